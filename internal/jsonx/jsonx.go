@@ -1,0 +1,176 @@
+// Package jsonx splits and joins JSON arrays without decoding their elements.
+// The supervisor moves task arguments and results between peers as raw bytes;
+// it only needs element boundaries, and a full decode would cost more than
+// everything else it does per item.
+//
+// Inputs must already be valid JSON (they come out of a decoded message);
+// the scanner checks structure, not every token.
+package jsonx
+
+import (
+	"bytes"
+	"errors"
+)
+
+// ErrNotArray is returned when the value is not a JSON array.
+var ErrNotArray = errors.New("not a JSON array")
+
+var errTruncated = errors.New("truncated JSON value")
+
+// Inner returns the bytes between an array's brackets, trimmed of space.
+func Inner(a []byte) ([]byte, error) {
+	a = bytes.TrimSpace(a)
+	if len(a) < 2 || a[0] != '[' || a[len(a)-1] != ']' {
+		return nil, ErrNotArray
+	}
+	return bytes.TrimSpace(a[1 : len(a)-1]), nil
+}
+
+// Count returns the number of elements of the array a.
+func Count(a []byte) (int, error) {
+	in, err := Inner(a)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := 0; i < len(in); {
+		j, err := skipValue(in, i)
+		if err != nil {
+			return 0, err
+		}
+		n++
+		i = skipSep(in, j)
+	}
+	return n, nil
+}
+
+// Chunks splits the array a into runs of at most size elements. Each run is
+// returned as the bytes between brackets ("1,2,3"), so that a run can be sent
+// on as an array by wrapping it, with no copy of its elements. n is the total
+// element count.
+func Chunks(a []byte, size int) (runs [][]byte, n int, err error) {
+	if size < 1 {
+		size = 1
+	}
+	in, err := Inner(a)
+	if err != nil {
+		return nil, 0, err
+	}
+	start, k := 0, 0
+	for i := 0; i < len(in); {
+		j, err := skipValue(in, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		n++
+		k++
+		if k == size {
+			runs = append(runs, in[start:j])
+			k = 0
+			start = skipSep(in, j)
+			i = start
+			continue
+		}
+		i = skipSep(in, j)
+	}
+	if k > 0 {
+		runs = append(runs, bytes.TrimSpace(in[start:]))
+	}
+	return runs, n, nil
+}
+
+// Join writes the runs (array interiors, as Chunks returns them) as one array.
+func Join(runs [][]byte) []byte {
+	size := 2
+	for _, r := range runs {
+		size += len(r) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, '[')
+	first := true
+	for _, r := range runs {
+		if len(r) == 0 {
+			continue
+		}
+		if !first {
+			out = append(out, ',')
+		}
+		out = append(out, r...)
+		first = false
+	}
+	return append(out, ']')
+}
+
+// skipSep moves past whitespace and one comma.
+func skipSep(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i < len(b) && b[i] == ',' {
+		i++
+	}
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errTruncated
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '[', '{':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				j, err := skipString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = j
+				continue
+			case '[', '{':
+				depth++
+			case ']', '}':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return 0, errTruncated
+	default:
+		// Number, true, false or null: runs to the next delimiter.
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != ']' && b[j] != '}' && !isSpace(b[j]) {
+			j++
+		}
+		if j == i {
+			return 0, errTruncated
+		}
+		return j, nil
+	}
+}
+
+func skipString(b []byte, i int) (int, error) {
+	i++ // opening quote
+	for {
+		k := bytes.IndexAny(b[i:], "\"\\")
+		if k < 0 {
+			return 0, errTruncated
+		}
+		i += k
+		if b[i] == '"' {
+			return i + 1, nil
+		}
+		i += 2 // backslash and the escaped byte
+	}
+}
