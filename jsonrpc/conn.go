@@ -82,9 +82,9 @@ type Conn struct {
 	seq atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[ID]chan *wire  // our calls awaiting their response
-	parked  map[ID]struct{}    // the peer's requests awaiting a reply
-	err     error              // why the connection ended; nil while up
+	pending map[ID]chan *wire // our calls awaiting their response
+	parked  map[ID]struct{}   // the peer's requests awaiting a reply
+	err     error             // why the connection ended; nil while up
 	failed  bool
 
 	wmu     sync.Mutex

@@ -1,0 +1,90 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	json "github.com/segmentio/encoding/json"
+
+	"github.com/corralhq/corral/jsonrpc"
+)
+
+// Decode unmarshals a request's params into v, strictly: missing params,
+// unknown fields and wrong types come back as invalid_params errors that
+// name the field.
+func Decode(params json.RawMessage, v any) *jsonrpc.Error {
+	if len(params) == 0 || string(params) == "null" {
+		return jsonrpc.Errorf(CodeInvalidParams, "invalid params: params object is required")
+	}
+	if params[0] != '{' {
+		return jsonrpc.Errorf(CodeInvalidParams, "invalid params: params must be an object, got %s", kindOf(params))
+	}
+	_, err := json.Parse(params, v, json.DisallowUnknownFields)
+	if err == nil {
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "params"
+		}
+		got := "another type"
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(params, &fields) == nil {
+			if raw, ok := fields[field]; ok && len(raw) > 0 {
+				got = kindOf(raw)
+			}
+		}
+		return jsonrpc.Errorf(CodeInvalidParams, "invalid params: field %q: want %s, got %s", field, goKind(te.Type.String()), got)
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "unknown field "); i >= 0 {
+		return jsonrpc.Errorf(CodeInvalidParams, "invalid params: %s", msg[i:])
+	}
+	msg = strings.TrimPrefix(msg, "json: ")
+	return jsonrpc.Errorf(CodeInvalidParams, "invalid params: %s", msg)
+}
+
+// Required returns an invalid_params error naming field when empty is true.
+func Required(field string, empty bool) *jsonrpc.Error {
+	if !empty {
+		return nil
+	}
+	return jsonrpc.Errorf(CodeInvalidParams, "invalid params: field %q is required", field)
+}
+
+func kindOf(raw []byte) string {
+	switch raw[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case '{':
+		return "an object"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+func goKind(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	case strings.HasPrefix(t, "map["):
+		return "an object"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "a boolean"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"), strings.HasSuffix(t, "Seconds"):
+		return "a number"
+	}
+	return fmt.Sprintf("a %s", t)
+}
