@@ -246,6 +246,9 @@ type SubmitParams struct {
 	Kwargs json.RawMessage `json:"kwargs,omitempty"`
 	// Notify asks for a task.done notification when the task ends.
 	Notify bool `json:"notify,omitempty"`
+	// Tag is echoed in task.done, so a client can route a notification that
+	// arrives before it has read the pool.submit reply.
+	Tag string `json:"tag,omitempty"`
 	// Timeout (pool.apply only) bounds the wait, as task.wait's does.
 	Timeout *Seconds `json:"timeout,omitempty"`
 }
@@ -272,6 +275,7 @@ type TaskResult struct {
 // TaskDone reports the end of a task submitted with notify=true.
 type TaskDone struct {
 	Task   string          `json:"task"`
+	Tag    string          `json:"tag,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *jsonrpc.Error  `json:"error,omitempty"`
 }
@@ -289,6 +293,11 @@ type MapParams struct {
 	// Ordered (pool.imap) delivers chunks in input order; otherwise as they
 	// complete.
 	Ordered bool `json:"ordered,omitempty"`
+	// Map (pool.imap) is the client's name for the stream, echoed in every
+	// map.results and map.done, so a client can route notifications that
+	// arrive before it has read the reply. The supervisor picks one when
+	// empty. It must be unique among the connection's open streams.
+	Map string `json:"map,omitempty"`
 }
 
 // MapResult answers pool.map: every result, in input order.
