@@ -3,11 +3,15 @@ module github.com/corralhq/corral
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0
+	github.com/mattn/go-isatty v0.0.20
+	github.com/rs/zerolog v1.35.1
 	github.com/segmentio/encoding v0.5.4
 	go.uber.org/goleak v1.3.0
 )
 
 require (
+	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/segmentio/asm v1.1.3 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )

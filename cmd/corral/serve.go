@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// ServeCommand runs a supervisor.
+type ServeCommand struct {
+	Stdout, Stderr io.Writer
+}
+
+// Run parses flags and serves until the client (in --stdio mode) goes away
+// or a signal arrives. SIGTERM or SIGINT drains: no new tasks, running ones
+// finish, then workers are stopped; a second one stops everything at once.
+func (c *ServeCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	stdio := fs.Bool("stdio", false, "serve one client on stdin/stdout (the sidecar form); exit when stdin closes")
+	socket := fs.String("socket", "", "Unix socket `path` (default: a new private directory)")
+	config := fs.String("config", "", "TOML config `file` declaring pools")
+	maxMessage := fs.Int("max-message", 0, "largest accepted message in `bytes` (default 64 MiB)")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	logFormat := fs.String("log-format", "auto", "log `format`: auto (console on a terminal, else JSON), console, json")
+	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long running tasks get to finish")
+	fs.Usage = func() {
+		fmt.Fprintf(c.Stderr, "Usage: corral serve [flags]\n\nRun a supervisor. Clients connect on stdio (--stdio) or the Unix socket.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	log, err := newLogger(c.Stderr, *logLevel, *logFormat)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	var cfg *supervisor.Config
+	if *config != "" {
+		if cfg, err = supervisor.LoadConfig(*config); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	} else {
+		cfg = &supervisor.Config{}
+	}
+	if *maxMessage > 0 {
+		cfg.MaxMessage = *maxMessage
+	}
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	s, err := supervisor.New(supervisor.Options{Config: cfg, Log: log, Version: version, Socket: *socket})
+	if err != nil {
+		return err
+	}
+	startCtx, cancelStart := context.WithCancel(ctx)
+	defer cancelStart()
+	go func() {
+		// A signal during start-up abandons it.
+		select {
+		case <-sigs:
+			cancelStart()
+		case <-startCtx.Done():
+		}
+	}()
+	if err := s.Start(startCtx); err != nil {
+		return err
+	}
+	cancelStart()
+	log.Info().Str("socket", s.SocketPath()).Int("pid", os.Getpid()).Str("version", version).Msg("corral serving")
+
+	var clientGone <-chan struct{}
+	if *stdio {
+		in, restore := pollableStdin()
+		defer restore()
+		clientGone = s.ServeConn(in, os.Stdout, in, "stdio")
+	}
+	for {
+		select {
+		case <-clientGone:
+			log.Info().Msg("stdin closed: stopping")
+			return s.Close()
+		case <-ctx.Done():
+			return s.Close()
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				log.Warn().Msg("SIGHUP: configuration reload is not supported; ignoring")
+				continue
+			}
+			log.Info().Str("signal", sig.String()).Dur("timeout", *drainTimeout).
+				Msg("draining: no new tasks; a second signal stops at once")
+			dctx, cancel := context.WithTimeout(ctx, *drainTimeout)
+			go func() {
+				select {
+				case <-sigs:
+					log.Warn().Msg("second signal: stopping now")
+					cancel()
+				case <-clientGone:
+					cancel()
+				case <-dctx.Done():
+				}
+			}()
+			if err := s.Drain(dctx); err != nil {
+				log.Warn().Err(err).Msg("drain cut short")
+			}
+			cancel()
+			return s.Close()
+		}
+	}
+}
+
+// pollableStdin returns stdin in non-blocking mode, so that closing it
+// interrupts a pending read, and a function restoring blocking mode.
+func pollableStdin() (*os.File, func()) {
+	if err := syscall.SetNonblock(0, true); err != nil {
+		return os.Stdin, func() {}
+	}
+	return os.NewFile(0, "/dev/stdin"), func() { syscall.SetNonblock(0, false) }
+}
+
+func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
+	lv, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Nop(), fmt.Errorf("--log-level: want debug, info, warn or error, got %q", level)
+	}
+	out := w
+	switch format {
+	case "auto":
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+		}
+	case "console":
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: true}
+	case "json":
+	default:
+		return zerolog.Nop(), fmt.Errorf("--log-format: want auto, console or json, got %q", format)
+	}
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	return zerolog.New(out).Level(lv).With().Timestamp().Logger(), nil
+}

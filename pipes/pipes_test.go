@@ -1,0 +1,68 @@
+package pipes
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	json "github.com/segmentio/encoding/json"
+)
+
+func TestLineReader(t *testing.T) {
+	lr := NewLineReader(strings.NewReader("a\nbb\r\n\n"+strings.Repeat("x", 10)+"\nlast"), 10)
+	want := []string{"a", "bb", "", strings.Repeat("x", 10), "last"}
+	for _, w := range want {
+		got, err := lr.ReadLine()
+		if err != nil || string(got) != w {
+			t.Fatalf("got %q, %v; want %q", got, err, w)
+		}
+	}
+	if _, err := lr.ReadLine(); err != io.EOF {
+		t.Fatalf("got %v, want EOF", err)
+	}
+	lr = NewLineReader(strings.NewReader(strings.Repeat("y", 11)+"\n"), 10)
+	if _, err := lr.ReadLine(); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("11 bytes over a 10-byte limit: %v", err)
+	}
+	// Lines longer than the internal buffer still arrive whole.
+	big := strings.Repeat("z", 300<<10)
+	lr = NewLineReader(strings.NewReader(big+"\nok\n"), 0)
+	if got, err := lr.ReadLine(); err != nil || string(got) != big {
+		t.Fatalf("big line: %d bytes, %v", len(got), err)
+	}
+	if got, _ := lr.ReadLine(); string(got) != "ok" {
+		t.Fatalf("after big line: %q", got)
+	}
+}
+
+func TestForwardLines(t *testing.T) {
+	var buf bytes.Buffer
+	log := zerolog.New(&buf).With().Str("worker", "w-1").Logger()
+	in := "plain text\n" +
+		`{"level":"warn","message":"disk low","free":12}` + "\n" +
+		`{"not":"a log"}` + "\n"
+	ForwardLines(strings.NewReader(in), log, "worker stderr")
+	var got []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("bad log line %q", l)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d log lines: %s", len(got), buf.String())
+	}
+	if got[0]["line"] != "plain text" || got[0]["worker"] != "w-1" || got[0]["level"] != "info" {
+		t.Errorf("plain line: %v", got[0])
+	}
+	if got[1]["level"] != "warn" || got[1]["message"] != "disk low" || got[1]["free"] != float64(12) {
+		t.Errorf("JSON line: %v", got[1])
+	}
+	if got[2]["line"] != `{"not":"a log"}` {
+		t.Errorf("JSON without level: %v", got[2])
+	}
+}

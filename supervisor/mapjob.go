@@ -1,0 +1,333 @@
+package supervisor
+
+import (
+	"fmt"
+	"sync"
+
+	json "github.com/segmentio/encoding/json"
+
+	"github.com/corralhq/corral/internal/jsonx"
+	"github.com/corralhq/corral/jsonrpc"
+	"github.com/corralhq/corral/protocol"
+)
+
+// mapJob is one pool.map or pool.imap: the items split into chunks, each
+// chunk a job for one worker. Items and results stay raw JSON throughout.
+type mapJob struct {
+	id     string
+	pool   *Pool
+	fn     string
+	star   bool
+	owner  *client
+	reqID  jsonrpc.ID // pool.map: the request to answer
+	stream bool       // pool.imap
+	order  bool       // pool.imap ordered
+	runs   [][]byte   // chunk i's items, as an array interior
+	starts []int      // index of chunk i's first item
+	counts []int
+	total  int
+
+	mu        sync.Mutex
+	results   [][]byte // chunk i's results, a JSON array
+	errs      []*jsonrpc.Error
+	pending   int  // chunks not yet finished
+	queued    int  // chunks handed to the pool so far
+	failed    bool // pool.map answered with an error
+	abandoned bool
+	ended     bool
+	ready     chan int // imap: finished chunk indices, for the sender
+}
+
+// window is how many chunks of a stream may be dispatched and not yet
+// delivered: it bounds the supervisor's memory when the client reads slowly.
+func (m *mapJob) window() int {
+	w := 2 * m.pool.spec.Workers
+	if w < 4 {
+		w = 4
+	}
+	return w
+}
+
+func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
+	var p protocol.MapParams
+	if err := protocol.Decode(req.Params, &p); err != nil {
+		return nil, err
+	}
+	if err := protocol.Required("fn", p.Fn == ""); err != nil {
+		return nil, err
+	}
+	if len(p.Items) == 0 {
+		return nil, protocol.Required("items", true)
+	}
+	if p.Chunksize < 0 {
+		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"chunksize\": must be positive, got %d", p.Chunksize)
+	}
+	if !stream && (p.Ordered || p.Map != "") {
+		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: \"ordered\" and \"map\" belong to pool.imap")
+	}
+	pool, err := c.s.pool(p.Pool)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.admit(p.Fn); err != nil {
+		return nil, err
+	}
+	n, err := jsonx.Count(p.Items)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
+	}
+	size := p.Chunksize
+	if size == 0 {
+		// multiprocessing's choice: about four chunks per worker.
+		w := 4 * pool.spec.Workers
+		size = (n + w - 1) / w
+		if size < 1 {
+			size = 1
+		}
+	}
+	runs, _, err := jsonx.Chunks(p.Items, size)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": %v", err)
+	}
+	if p.Star {
+		if err := checkStarItems(runs); err != nil {
+			return nil, err
+		}
+	}
+	m := &mapJob{
+		pool: pool, fn: p.Fn, star: p.Star, owner: c, reqID: req.ID,
+		stream: stream, order: p.Ordered, runs: runs, total: n,
+		results: make([][]byte, len(runs)), errs: make([]*jsonrpc.Error, len(runs)),
+		pending: len(runs),
+	}
+	m.starts = make([]int, len(runs))
+	m.counts = make([]int, len(runs))
+	for i := range runs {
+		m.starts[i] = i * size
+		m.counts[i] = size
+		if i == len(runs)-1 {
+			m.counts[i] = n - i*size
+		}
+	}
+	m.id = p.Map
+	if m.id == "" {
+		m.id = fmt.Sprintf("m-%d", c.s.mapSeq.Add(1))
+	}
+	return m, nil
+}
+
+// checkStarItems makes sure every item of a starmap is an argument array.
+func checkStarItems(runs [][]byte) error {
+	for _, r := range runs {
+		items, _, err := jsonx.Chunks(append(append([]byte{'['}, r...), ']'), 1)
+		if err != nil {
+			return protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": %v", err)
+		}
+		for _, it := range items {
+			if len(it) == 0 || it[0] != '[' {
+				return protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": with star, every item must be an array of arguments, got %s", truncate(it, 40))
+			}
+		}
+	}
+	return nil
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
+}
+
+// handleMap: pool.map, answered when every chunk is done or one fails.
+func (c *client) handleMap(req *jsonrpc.Request) (any, error) {
+	m, err := c.newMap(req, false)
+	if err != nil {
+		return nil, err
+	}
+	if m.total == 0 {
+		return protocol.MapResult{Results: json.RawMessage("[]")}, nil
+	}
+	if !c.park(m.abandon) {
+		return nil, jsonrpc.ErrClosed
+	}
+	m.pool.mapStarted()
+	for i := range m.runs {
+		m.queued++
+		m.pool.enqueue(&job{m: m, chunk: i}, false)
+	}
+	return nil, jsonrpc.ErrAsync
+}
+
+// handleImap: pool.imap. The reply goes out before any map.results.
+func (c *client) handleImap(req *jsonrpc.Request) (any, error) {
+	m, err := c.newMap(req, true)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if _, dup := c.maps[m.id]; dup {
+		c.mu.Unlock()
+		return nil, protocol.Errorf(protocol.CodeConflict, "stream %q is already open on this connection", m.id)
+	}
+	if c.maps == nil {
+		c.maps = make(map[string]*mapJob)
+	}
+	c.maps[m.id] = m
+	c.mu.Unlock()
+	started := protocol.ImapStarted{Map: m.id, Count: m.total, Chunks: len(m.runs)}
+	c.reply(req.ID, started, nil)
+	m.ready = make(chan int, len(m.runs)+1)
+	m.pool.mapStarted()
+	m.mu.Lock()
+	first := min(m.window(), len(m.runs))
+	m.queued = first
+	m.mu.Unlock()
+	for i := range first {
+		m.pool.enqueue(&job{m: m, chunk: i}, false)
+	}
+	c.s.goFunc(m.send)
+	return nil, jsonrpc.ErrAsync
+}
+
+// chunkDone records chunk i's outcome.
+func (m *mapJob) chunkDone(i int, results []byte, err *jsonrpc.Error) {
+	m.mu.Lock()
+	if m.results[i] != nil || m.errs[i] != nil {
+		m.mu.Unlock()
+		return
+	}
+	m.results[i], m.errs[i] = results, err
+	m.pending--
+	last := m.pending == 0
+	if m.stream {
+		m.mu.Unlock()
+		m.ready <- i
+		return
+	}
+	if m.failed || m.abandoned {
+		m.mu.Unlock()
+		if last {
+			m.end()
+		}
+		return
+	}
+	if err != nil {
+		m.failed = true
+		m.mu.Unlock()
+		m.owner.reply(m.reqID, nil, err)
+		m.end()
+		return
+	}
+	m.mu.Unlock()
+	if last {
+		runs := make([][]byte, len(m.results))
+		for k, r := range m.results {
+			runs[k], _ = jsonx.Inner(r)
+		}
+		m.owner.reply(m.reqID, protocol.MapResult{Results: jsonx.Join(runs)}, nil)
+		m.end()
+	}
+}
+
+// end marks the map finished for the pool's accounting, once.
+func (m *mapJob) end() {
+	m.mu.Lock()
+	if m.ended {
+		m.mu.Unlock()
+		return
+	}
+	m.ended = true
+	m.mu.Unlock()
+	m.pool.mapEnded()
+}
+
+// dead reports whether the map's remaining chunks need not run.
+func (m *mapJob) dead() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.failed || m.abandoned
+}
+
+// abandon stops a map whose client has gone.
+func (m *mapJob) abandon() {
+	m.mu.Lock()
+	m.abandoned = true
+	m.mu.Unlock()
+	if !m.stream {
+		m.end()
+	}
+}
+
+// send delivers a stream's chunks as map.results notifications, in order
+// when asked, and tops the pool up by one chunk for each delivered, so at
+// most window() chunks are ever held for a slow reader.
+func (m *mapJob) send() {
+	conn := m.owner.conn
+	ctx := conn.Context()
+	next := 0 // ordered: the next chunk to deliver
+	done := make([]bool, len(m.runs))
+	delivered := 0
+	deliver := func(i int) bool {
+		m.mu.Lock()
+		res, err := m.results[i], m.errs[i]
+		m.results[i], m.errs[i] = nil, nil // the reader has it now
+		m.mu.Unlock()
+		note := protocol.MapResults{Map: m.id, Index: m.starts[i], Count: m.counts[i], Results: res, Error: err}
+		if nerr := conn.NotifyWait(ctx, protocol.NotifyMapResults, note); nerr != nil {
+			return false
+		}
+		delivered++
+		m.mu.Lock()
+		more := m.queued < len(m.runs) && !m.abandoned
+		k := m.queued
+		if more {
+			m.queued++
+		}
+		m.mu.Unlock()
+		if more {
+			m.pool.enqueue(&job{m: m, chunk: k}, false)
+		}
+		return true
+	}
+	defer func() {
+		m.owner.mu.Lock()
+		delete(m.owner.maps, m.id)
+		m.owner.mu.Unlock()
+		m.abandonStream(delivered)
+	}()
+	for delivered < len(m.runs) {
+		var i int
+		select {
+		case i = <-m.ready:
+		case <-ctx.Done():
+			return
+		}
+		if !m.order {
+			if !deliver(i) {
+				return
+			}
+			continue
+		}
+		done[i] = true
+		for next < len(m.runs) && done[next] {
+			if !deliver(next) {
+				return
+			}
+			next++
+		}
+	}
+	if err := conn.Notify(protocol.NotifyMapDone, protocol.MapDone{Map: m.id}); err != nil {
+		m.owner.log.Debug().Err(err).Msg("map.done not sent")
+	}
+}
+
+// abandonStream settles the pool's accounting when a stream ends early.
+func (m *mapJob) abandonStream(delivered int) {
+	m.mu.Lock()
+	if delivered < len(m.runs) {
+		m.abandoned = true
+	}
+	m.mu.Unlock()
+	m.end()
+}

@@ -1,0 +1,531 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	json "github.com/segmentio/encoding/json"
+
+	"github.com/corralhq/corral/child"
+	"github.com/corralhq/corral/internal/jsonx"
+	"github.com/corralhq/corral/jsonrpc"
+	"github.com/corralhq/corral/pipes"
+	"github.com/corralhq/corral/protocol"
+)
+
+// worker is one process of a pool and the goroutine that feeds it jobs.
+// That goroutine owns the process: it alone stops it, and it reports the
+// exit to the pool.
+type worker struct {
+	p    *Pool
+	id   int64
+	name string
+	log  zerolog.Logger
+	proc *child.Proc
+	conn *jsonrpc.Conn
+
+	// ctx ends when the process exits or the worker is asked to stop.
+	ctx    context.Context
+	cancel context.CancelFunc
+	jobs   chan *job // capacity 1: a job handed to this worker while idle
+
+	mu      sync.Mutex
+	stopErr *jsonrpc.Error // set by requestStop: why running work fails
+	retired string         // set by retire: why the worker leaves gracefully
+	ran     int            // jobs run, for max_tasks_per_worker
+
+	pipesWG sync.WaitGroup // the process watcher and output forwarders
+}
+
+// addWorker spawns a worker and starts its goroutine.
+func (p *Pool) addWorker(initial bool) error {
+	w, err := p.spawn()
+	if err != nil {
+		if initial {
+			p.markReady(err.(*jsonrpc.Error))
+		}
+		return err
+	}
+	p.mu.Lock()
+	ended := p.state == protocol.PoolTerminated || p.state == protocol.PoolBroken
+	p.workers[w] = struct{}{}
+	endErr := p.endErr
+	p.mu.Unlock()
+	if ended {
+		w.requestStop(endErr)
+	}
+	p.wg.Add(1)
+	go w.run()
+	return nil
+}
+
+func (p *Pool) spawn() (*worker, error) {
+	p.mu.Lock()
+	p.seq++
+	n := p.seq
+	p.mu.Unlock()
+	w := &worker{
+		p:    p,
+		id:   p.s.workerSeq.Add(1),
+		name: fmt.Sprintf("%s-%d", p.spec.Name, n),
+		jobs: make(chan *job, 1),
+	}
+	w.log = p.log.With().Str("worker", w.name).Logger()
+	spawnErr := func(err error) error {
+		return protocol.ErrorWith(protocol.CodeSpawnFailed,
+			fmt.Sprintf("pool %s: cannot start worker %s: %v", p.spec.Name, w.name, err),
+			protocol.ErrorData{Pool: p.spec.Name, Worker: w.name})
+	}
+	// toW → toR: our messages to the worker; fromW → fromR: its to us.
+	toR, toW, err := child.Pipe()
+	if err != nil {
+		return nil, spawnErr(err)
+	}
+	fromR, fromW, err := child.Pipe()
+	if err != nil {
+		child.CloseAll(toR, toW)
+		return nil, spawnErr(err)
+	}
+	errR, errW, err := child.Pipe()
+	if err != nil {
+		child.CloseAll(toR, toW, fromR, fromW)
+		return nil, spawnErr(err)
+	}
+	env := p.s.childEnv(p.spec.Env,
+		protocol.EnvWorkerID+"="+strconv.FormatInt(w.id, 10),
+		protocol.EnvWorkerName+"="+w.name,
+		protocol.EnvPool+"="+p.spec.Name)
+	spec := child.Spec{
+		Path: p.spec.Command, Args: p.spec.Args, Dir: p.spec.Cwd, Env: env,
+		Stderr: errW, KillGroupOnExit: true,
+	}
+	var outR, outW *os.File
+	if p.spec.Stdio == protocol.StdioFDs {
+		if outR, outW, err = child.Pipe(); err != nil {
+			child.CloseAll(toR, toW, fromR, fromW, errR, errW)
+			return nil, spawnErr(err)
+		}
+		spec.Env = append(spec.Env, protocol.EnvProtocolFDs+"=3,4")
+		spec.ExtraFiles = []*os.File{toR, fromW}
+		spec.Stdout = outW
+	} else {
+		spec.Stdin, spec.Stdout = toR, fromW
+	}
+	proc, err := p.s.spawner.Start(spec)
+	child.CloseAll(toR, fromW, errW, outW) // the child's ends
+	if err != nil {
+		child.CloseAll(toW, fromR, errR, outR)
+		return nil, spawnErr(err)
+	}
+	w.proc = proc
+	w.log = w.log.With().Int("pid", proc.Pid()).Logger()
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+
+	handler := &client{s: p.s, via: "worker " + w.name, log: w.log, worker: w}
+	w.conn = jsonrpc.NewConn(fromR, toW, closers{toW, fromR}, handler, jsonrpc.Options{
+		MaxLine: p.s.cfg.MaxMessage,
+		Noise:   func(line []byte) { pipes.LogLine(w.log, "worker output", line) },
+		OnError: func(err error) { w.log.Warn().Err(err).Msg("protocol problem") },
+	})
+	handler.conn = w.conn
+	w.conn.Start()
+
+	w.pipesWG.Add(1)
+	go func() {
+		defer w.pipesWG.Done()
+		<-proc.Done()
+		w.cancel()
+	}()
+	forward := func(r *os.File, msg string) {
+		w.pipesWG.Add(1)
+		go func() {
+			defer w.pipesWG.Done()
+			pipes.ForwardLines(r, w.log, msg)
+			r.Close()
+		}()
+	}
+	forward(errR, "worker stderr")
+	if outR != nil {
+		forward(outR, "worker stdout")
+	}
+	w.log.Debug().Str("command", p.spec.Command).Msg("worker started")
+	return w, nil
+}
+
+// closers closes several things as one.
+type closers []interface{ Close() error }
+
+func (cs closers) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (w *worker) stopRequested() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stopErr != nil
+}
+
+// requestStop makes the worker stop now; its running job fails with err.
+func (w *worker) requestStop(err *jsonrpc.Error) {
+	w.mu.Lock()
+	if w.stopErr == nil {
+		w.stopErr = err
+	}
+	w.mu.Unlock()
+	w.cancel()
+}
+
+// retire makes the worker leave after its current job, gracefully.
+func (w *worker) retire(why string) {
+	w.mu.Lock()
+	w.retired = why
+	w.mu.Unlock()
+}
+
+// run is the worker's goroutine: handshake, then jobs until told to stop or
+// the process is gone; then it stops the process and tells the pool.
+func (w *worker) run() {
+	defer w.p.wg.Done()
+	crashed, why := w.serve()
+	graceful := !crashed && !w.stopRequested()
+	exit := w.shutdown(graceful)
+	w.mu.Lock()
+	retired := w.retired
+	w.mu.Unlock()
+	ev := w.log.Info()
+	if crashed {
+		ev = w.log.Warn()
+	}
+	ev.Str("exit", exit.String()).Str("why", why).Msg("worker stopped")
+	if why == "" || crashed {
+		why = exit.String()
+	}
+	if retired != "" {
+		why = retired
+	}
+	w.p.workerExited(w, crashed, why)
+}
+
+// serve runs the handshake and the job loop. crashed reports an exit the
+// supervisor did not ask for.
+func (w *worker) serve() (crashed bool, why string) {
+	hello, err := w.hello()
+	if err != nil {
+		if w.stopRequested() {
+			return false, "stopped during its handshake"
+		}
+		w.log.Error().Err(err).Msg("worker failed its handshake")
+		return true, err.Error()
+	}
+	w.p.workerReady(w, hello)
+	for {
+		j := w.p.next(w)
+		if j == nil {
+			if w.stopRequested() {
+				return false, "stopped"
+			}
+			w.mu.Lock()
+			retired := w.retired
+			w.mu.Unlock()
+			if retired != "" {
+				return false, retired
+			}
+			return true, "exited while idle: " + w.waitExit().String()
+		}
+		status := w.exec(j)
+		w.p.jobFinished()
+		switch status {
+		case jobLost:
+			return true, "exited mid-task: " + w.proc.Exit().String()
+		case jobTimedOut:
+			return false, "stopped: task timeout"
+		case jobStopped:
+			return false, "stopped"
+		}
+	}
+}
+
+// waitExit waits, briefly, for a process whose pipes closed to be reaped.
+func (w *worker) waitExit() child.Exit {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-w.proc.Done():
+		return w.proc.Exit()
+	case <-t.C:
+		return w.proc.Stop(w.p.spec.StopGrace.Duration())
+	}
+}
+
+func (w *worker) hello() (protocol.HelloResult, error) {
+	d := w.p.spec.HelloTimeout.Duration()
+	ctx, cancel := context.WithTimeout(w.ctx, d)
+	defer cancel()
+	params := protocol.HelloParams{
+		Protocol: protocol.Version,
+		Role:     protocol.RoleSupervisor,
+		Name:     "corral",
+		Version:  w.p.s.version,
+		Socket:   w.p.s.socket,
+		Worker:   &protocol.WorkerInfo{ID: int(w.id), Name: w.name, Pool: w.p.spec.Name},
+	}
+	var res protocol.HelloResult
+	err := w.conn.Call(ctx, protocol.MethodHello, params, &res)
+	var rerr *jsonrpc.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &rerr):
+		return res, fmt.Errorf("worker %s refused corral.hello: %s", w.name, rerr.Message)
+	case errors.Is(err, context.DeadlineExceeded):
+		return res, fmt.Errorf("worker %s did not answer corral.hello within %v", w.name, d)
+	default:
+		return res, fmt.Errorf("worker %s ended before answering corral.hello: %s", w.name, w.waitExit())
+	}
+	if res.Protocol != protocol.Version {
+		return res, fmt.Errorf("worker %s answered corral.hello with protocol %q; this supervisor speaks %q: use a worker shim built for %s",
+			w.name, res.Protocol, protocol.Version, protocol.Version)
+	}
+	return res, nil
+}
+
+type jobStatus int
+
+const (
+	jobDone     jobStatus = iota // answered, successfully or not; worker fine
+	jobLost                      // the process died or broke the protocol
+	jobTimedOut                  // task_timeout: the worker was stopped
+	jobStopped                   // the pool is ending
+)
+
+// exec runs one job on the worker and settles it.
+func (w *worker) exec(j *job) jobStatus {
+	w.mu.Lock()
+	w.ran++
+	w.mu.Unlock()
+	if j.t != nil && !j.t.start() {
+		return jobDone // cancelled while queued
+	}
+	ctx := w.ctx
+	if d := w.p.spec.TaskTimeout.Duration(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	var result json.RawMessage
+	var err error
+	if j.t != nil {
+		result, err = w.runTask(ctx, j.t)
+	} else {
+		result, err = w.runChunk(ctx, j)
+	}
+	var rerr *jsonrpc.Error
+	switch {
+	case err == nil:
+		if j.t != nil {
+			j.t.finish(result, nil)
+		} else {
+			j.m.chunkDone(j.chunk, result, nil)
+		}
+		return jobDone
+	case errors.As(err, &rerr):
+		j.fail(w.taskError(j, rerr))
+		return jobDone
+	case w.stopRequested():
+		w.mu.Lock()
+		stopErr := w.stopErr
+		w.mu.Unlock()
+		j.fail(stopErr)
+		return jobStopped
+	case errors.Is(err, context.DeadlineExceeded) && w.ctx.Err() == nil:
+		d := w.p.spec.TaskTimeout.Duration()
+		w.log.Warn().Str("task", w.jobName(j)).Dur("timeout", d).Msg("task timed out; stopping its worker")
+		exit := w.proc.Stop(w.p.spec.StopGrace.Duration())
+		j.fail(protocol.ErrorWith(protocol.CodeTaskTimeout,
+			fmt.Sprintf("task %s timed out after %v; worker %s (pid %d) was stopped (%s) and is being replaced",
+				w.jobName(j), d, w.name, w.proc.Pid(), exit),
+			w.lossData(j, exit)))
+		return jobTimedOut
+	default:
+		exit := w.waitExit()
+		j.attemptsUsed++
+		if j.attemptsUsed <= w.p.spec.Retries {
+			w.log.Warn().Str("task", w.jobName(j)).Str("exit", exit.String()).
+				Int("attempt", j.attemptsUsed).Msg("worker lost mid-task; retrying the task")
+			j.retry()
+			w.p.enqueue(j, true)
+			return jobLost
+		}
+		lost := protocol.ErrorWith(protocol.CodeWorkerLost,
+			fmt.Sprintf("task %s lost: worker %s (pid %d) %s", w.jobName(j), w.name, w.proc.Pid(), exit),
+			w.lossData(j, exit))
+		w.log.Error().Str("task", w.jobName(j)).Str("exit", exit.String()).Msg("worker lost mid-task")
+		j.fail(lost)
+		return jobLost
+	}
+}
+
+func (w *worker) jobName(j *job) string {
+	if j.t != nil {
+		return fmt.Sprintf("%s (%s)", j.t.id, j.t.fn)
+	}
+	m := j.m
+	return fmt.Sprintf("%s chunk %d (%s, items %d-%d)", m.id, j.chunk, m.fn, m.starts[j.chunk], m.starts[j.chunk]+m.counts[j.chunk]-1)
+}
+
+func (w *worker) lossData(j *job, exit child.Exit) protocol.ErrorData {
+	d := w.baseData(j)
+	d.Pid = w.proc.Pid()
+	if exit.Signal != 0 {
+		d.Signal = child.SignalName(exit.Signal)
+	} else if exit.Err == nil {
+		code := exit.Code
+		d.ExitCode = &code
+	}
+	return d
+}
+
+func (w *worker) baseData(j *job) protocol.ErrorData {
+	d := protocol.ErrorData{Pool: w.p.spec.Name, Worker: w.name}
+	if j.t != nil {
+		d.Task, d.Fn = j.t.id, j.t.fn
+	} else {
+		d.Task, d.Fn = j.m.id, j.m.fn
+	}
+	return d
+}
+
+// taskError adds where an error happened to a worker's error answer.
+func (w *worker) taskError(j *job, e *jsonrpc.Error) *jsonrpc.Error {
+	var d protocol.ErrorData
+	if len(e.Data) > 0 {
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			d.Message = string(e.Data)
+		}
+	}
+	base := w.baseData(j)
+	d.Task, d.Fn, d.Pool, d.Worker = base.Task, base.Fn, base.Pool, base.Worker
+	if j.m != nil && d.Index != nil {
+		global := *d.Index + j.m.starts[j.chunk]
+		d.Index = &global
+	}
+	code := e.Code
+	if code == protocol.CodeMethodNotFound {
+		code = protocol.CodeUnknownFunction
+	}
+	return protocol.ErrorWith(code, e.Message, d)
+}
+
+func (w *worker) runTask(ctx context.Context, t *task) (json.RawMessage, error) {
+	params := protocol.RunParams{Task: t.id, Fn: t.fn, Args: t.args, Kwargs: t.kwargs}
+	var raw json.RawMessage
+	err := w.conn.Call(ctx, protocol.MethodTaskRun, params, &raw)
+	return raw, err
+}
+
+// runChunk runs one chunk of a map: as one task.map call when the worker
+// serves it, otherwise item by item.
+func (w *worker) runChunk(ctx context.Context, j *job) (json.RawMessage, error) {
+	m := j.m
+	run := m.runs[j.chunk]
+	id := fmt.Sprintf("%s.%d", m.id, j.chunk)
+	w.p.mu.Lock()
+	batch := w.p.batch
+	w.p.mu.Unlock()
+	if batch {
+		// Built by hand: the items are already valid JSON, and this is
+		// the one copy they make on the way to the worker.
+		params := make([]byte, 0, len(run)+len(m.fn)+len(id)+48)
+		params = append(params, `{"task":`...)
+		params = json.AppendEscape(params, id, 0)
+		params = append(params, `,"fn":`...)
+		params = json.AppendEscape(params, m.fn, 0)
+		params = append(params, `,"items":[`...)
+		params = append(params, run...)
+		params = append(params, ']')
+		if m.star {
+			params = append(params, `,"star":true`...)
+		}
+		params = append(params, '}')
+		var raw json.RawMessage
+		if err := w.conn.Call(ctx, protocol.MethodTaskMap, json.RawMessage(params), &raw); err != nil {
+			return nil, err
+		}
+		if n, err := jsonx.Count(raw); err != nil || n != m.counts[j.chunk] {
+			return nil, protocol.ErrorWith(protocol.CodeTaskFailed,
+				fmt.Sprintf("worker %s answered task.map with %s for %d items", w.name, describeCount(n, err), m.counts[j.chunk]),
+				protocol.ErrorData{Type: "ProtocolError"})
+		}
+		return raw, nil
+	}
+	items, _, err := jsonx.Chunks(append(append([]byte{'['}, run...), ']'), 1)
+	if err != nil {
+		return nil, err
+	}
+	results := make([][]byte, len(items))
+	for i, it := range items {
+		args := json.RawMessage(it)
+		if !m.star {
+			args = append(append([]byte{'['}, it...), ']')
+		}
+		var raw json.RawMessage
+		err := w.conn.Call(ctx, protocol.MethodTaskRun, protocol.RunParams{Task: id, Fn: m.fn, Args: args}, &raw)
+		var rerr *jsonrpc.Error
+		if errors.As(err, &rerr) {
+			var d protocol.ErrorData
+			if len(rerr.Data) > 0 {
+				json.Unmarshal(rerr.Data, &d)
+			}
+			idx := i
+			d.Index = &idx
+			return nil, protocol.ErrorWith(rerr.Code, rerr.Message, d)
+		}
+		if err != nil {
+			return nil, err
+		}
+		results[i] = rawOrNull(raw)
+	}
+	return jsonx.Join(results), nil
+}
+
+func describeCount(n int, err error) string {
+	if err != nil {
+		return "something other than an array"
+	}
+	return fmt.Sprintf("%d results", n)
+}
+
+// shutdown stops the process: gracefully (EOF on its input, then the
+// staged stop after the grace period) or at once (SIGTERM, grace,
+// SIGKILL). It returns how the process ended, after its pipes drained.
+func (w *worker) shutdown(graceful bool) child.Exit {
+	grace := w.p.spec.StopGrace.Duration()
+	if graceful {
+		w.conn.Close()
+		t := time.NewTimer(grace)
+		select {
+		case <-w.proc.Done():
+		case <-t.C:
+			w.proc.Stop(grace)
+		}
+		t.Stop()
+	} else {
+		w.proc.Stop(grace)
+		w.conn.Close()
+	}
+	exit := w.proc.Exit()
+	w.cancel()
+	w.pipesWG.Wait()
+	return exit
+}
