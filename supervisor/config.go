@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -24,6 +25,8 @@ type Config struct {
 	// Pools declared by [pool.NAME] tables, started with the supervisor.
 	Pools map[string]protocol.PoolSpec `toml:"pool"`
 }
+
+var decodeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "(.*?)"\): (.*)$`)
 
 // ConfigError lists every problem found in a config file, each with its
 // location, so that a user fixes them all in one pass.
@@ -53,8 +56,19 @@ func ParseConfig(path string, src []byte) (*Config, error) {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
+			msg := perr.Message
+			if perr.LastKey != "" {
+				msg = fmt.Sprintf("key %q: %s", perr.LastKey, msg)
+			}
 			return nil, &ConfigError{Path: path, Problems: []string{
-				fmt.Sprintf("%s:%d: %s", path, perr.Position.Line, perr.Message),
+				fmt.Sprintf("%s:%d: %s", path, perr.Position.Line, msg),
+			}}
+		}
+		// Type mismatches come as plain errors: "toml: line 3 (last key
+		// "pool.a.workers"): incompatible types: …".
+		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			return nil, &ConfigError{Path: path, Problems: []string{
+				fmt.Sprintf("%s:%s: key %q: %s", path, m[1], m[2], m[3]),
 			}}
 		}
 		return nil, &ConfigError{Path: path, Problems: []string{fmt.Sprintf("%s: %v", path, err)}}

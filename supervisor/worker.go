@@ -209,7 +209,7 @@ func (w *worker) run() {
 		ev = w.log.Warn()
 	}
 	ev.Str("exit", exit.String()).Str("why", why).Msg("worker stopped")
-	if why == "" || crashed {
+	if why == "" {
 		why = exit.String()
 	}
 	if retired != "" {

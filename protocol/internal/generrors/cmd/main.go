@@ -24,4 +24,3 @@ func main() {
 		log.Fatal(err)
 	}
 }
-
