@@ -103,7 +103,7 @@ type HelloResult struct {
 	// Socket is the supervisor's Unix socket (supervisor replies).
 	Socket string `json:"socket,omitempty"`
 	// Functions lists what a worker serves (worker replies).
-	Functions []string `json:"functions,omitempty"`
+	Functions []string `json:"functions"`
 	// Batch says the worker serves task.map (worker replies).
 	Batch bool `json:"batch,omitempty"`
 }

@@ -1,144 +1,17 @@
 package supervisor
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
-	"time"
 
-	json "github.com/segmentio/encoding/json"
-
-	"github.com/corralhq/corral/jsonrpc"
+	"github.com/corralhq/corral/internal/testworker"
 	"github.com/corralhq/corral/protocol"
 )
 
-// The test binary doubles as a scripted worker: with CORRAL_TEST_WORKER set
-// it serves the functions below on stdin/stdout (or fds 3/4) and exits, as
-// go-plugin's TestHelperProcess does. The variable's value picks a
-// misbehaviour for the handshake: "" is a good worker.
-const testWorkerEnv = "CORRAL_TEST_WORKER"
-
-func runTestWorker(mode string) {
-	in, out := os.Stdin, os.Stdout
-	if os.Getenv(protocol.EnvProtocolFDs) == "3,4" {
-		in, out = os.NewFile(3, "proto-in"), os.NewFile(4, "proto-out")
-	}
-	switch mode {
-	case "no-hello":
-		time.Sleep(time.Hour)
-	case "exit-at-once":
-		os.Exit(4)
-	}
-	done := make(chan struct{})
-	h := jsonrpc.HandlerFunc(func(ctx context.Context, c *jsonrpc.Conn, req *jsonrpc.Request) (any, error) {
-		switch req.Method {
-		case protocol.MethodHello:
-			proto := protocol.Version
-			if mode == "wrong-version" {
-				proto = "corral/99"
-			}
-			return protocol.HelloResult{Protocol: proto, Role: protocol.RoleWorker,
-				Functions: []string{"double", "sleep", "crash", "kill", "fail", "pid", "garbage", "env"}, Batch: mode != "nobatch"}, nil
-		case protocol.MethodTaskRun:
-			var p protocol.RunParams
-			if err := json.Unmarshal(req.Params, &p); err != nil {
-				return nil, err
-			}
-			var args []json.RawMessage
-			json.Unmarshal(p.Args, &args)
-			return call(p.Fn, args)
-		case protocol.MethodTaskMap:
-			var p protocol.RunMapParams
-			json.Unmarshal(req.Params, &p)
-			var items []json.RawMessage
-			json.Unmarshal(p.Items, &items)
-			res := make([]any, len(items))
-			for i, it := range items {
-				args := []json.RawMessage{it}
-				if p.Star {
-					json.Unmarshal(it, &args)
-				}
-				r, err := call(p.Fn, args)
-				if err != nil {
-					e := err.(*jsonrpc.Error)
-					var d protocol.ErrorData
-					json.Unmarshal(e.Data, &d)
-					d.Index = &i
-					return nil, protocol.ErrorWith(e.Code, e.Message, d)
-				}
-				res[i] = r
-			}
-			return res, nil
-		}
-		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "no method %s", req.Method)
-	})
-	c := jsonrpc.NewConn(in, out, nil, h, jsonrpc.Options{})
-	go func() { <-c.Done(); close(done) }()
-	c.Start()
-	<-done
-	os.Exit(0)
-}
-
-func call(fn string, args []json.RawMessage) (any, error) {
-	arg := func(i int) float64 {
-		if i >= len(args) {
-			return 0
-		}
-		var f float64
-		json.Unmarshal(args[i], &f)
-		return f
-	}
-	switch fn {
-	case "double":
-		var n json.Number
-		if len(args) != 1 || json.Unmarshal(args[0], &n) != nil {
-			return nil, protocol.ErrorWith(protocol.CodeTaskFailed, "double wants one number",
-				protocol.ErrorData{Type: "TypeError", Message: "double wants one number", Traceback: "Traceback: call(double)"})
-		}
-		if i, err := n.Int64(); err == nil {
-			return i * 2, nil
-		}
-		return arg(0) * 2, nil
-	case "sleep":
-		time.Sleep(time.Duration(arg(0) * float64(time.Second)))
-		return arg(0), nil
-	case "crash":
-		os.Exit(int(arg(0)))
-	case "kill":
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		time.Sleep(time.Hour)
-	case "fail":
-		return nil, protocol.ErrorWith(protocol.CodeTaskFailed, "ValueError: bad input",
-			protocol.ErrorData{Type: "ValueError", Message: "bad input", Traceback: "line 1\nline 2"})
-	case "pid":
-		return os.Getpid(), nil
-	case "garbage":
-		fmt.Println("this is not JSON-RPC")
-		fmt.Fprintln(os.Stderr, "a line on stderr")
-		return "ok", nil
-	case "env":
-		return map[string]string{
-			"socket": os.Getenv(protocol.EnvSocket), "id": os.Getenv(protocol.EnvWorkerID),
-			"name": os.Getenv(protocol.EnvWorkerName), "pool": os.Getenv(protocol.EnvPool),
-		}, nil
-	}
-	return nil, protocol.Errorf(protocol.CodeUnknownFunction, "unknown function %q", fn)
-}
-
 // testWorkerSpec is a pool of the test binary acting as a worker.
 func testWorkerSpec(name string, workers int, mode string) protocol.PoolSpec {
-	exe, err := os.Executable()
-	if err != nil {
-		panic(err)
-	}
-	return protocol.PoolSpec{
-		Name: name, Command: exe, Workers: workers,
-		Args: []string{"-test.run=^$"},
-		Env:  map[string]string{testWorkerEnv: "1", "CORRAL_TEST_MODE": mode},
-	}
+	return testworker.Spec(name, workers, mode)
 }
 
 // pidAlive is for tests only: reports whether pid still runs.

@@ -69,9 +69,6 @@ func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := pool.admit(p.Fn); err != nil {
-		return nil, err
-	}
 	n, err := jsonx.Count(p.Items)
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
@@ -113,6 +110,16 @@ func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
 	if m.id == "" {
 		m.id = fmt.Sprintf("m-%d", c.s.mapSeq.Add(1))
 	}
+	if n == 0 {
+		// Nothing to run; still refuse it from a closed or broken pool.
+		if err := pool.check(p.Fn); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	if err := pool.admit(p.Fn); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -148,10 +155,7 @@ func (c *client) handleMap(req *jsonrpc.Request) (any, error) {
 	if m.total == 0 {
 		return protocol.MapResult{Results: json.RawMessage("[]")}, nil
 	}
-	if !c.park(m.abandon) {
-		return nil, jsonrpc.ErrClosed
-	}
-	m.pool.mapStarted()
+	c.park(m.abandon)
 	for i := range m.runs {
 		m.queued++
 		m.pool.enqueue(&job{m: m, chunk: i}, false)
@@ -168,6 +172,9 @@ func (c *client) handleImap(req *jsonrpc.Request) (any, error) {
 	c.mu.Lock()
 	if _, dup := c.maps[m.id]; dup {
 		c.mu.Unlock()
+		if m.total > 0 {
+			m.end()
+		}
 		return nil, protocol.Errorf(protocol.CodeConflict, "stream %q is already open on this connection", m.id)
 	}
 	if c.maps == nil {
@@ -177,8 +184,14 @@ func (c *client) handleImap(req *jsonrpc.Request) (any, error) {
 	c.mu.Unlock()
 	started := protocol.ImapStarted{Map: m.id, Count: m.total, Chunks: len(m.runs)}
 	c.reply(req.ID, started, nil)
+	if m.total == 0 {
+		c.mu.Lock()
+		delete(c.maps, m.id)
+		c.mu.Unlock()
+		c.conn.Notify(protocol.NotifyMapDone, protocol.MapDone{Map: m.id})
+		return nil, jsonrpc.ErrAsync
+	}
 	m.ready = make(chan int, len(m.runs)+1)
-	m.pool.mapStarted()
 	m.mu.Lock()
 	first := min(m.window(), len(m.runs))
 	m.queued = first

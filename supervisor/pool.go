@@ -228,10 +228,27 @@ func (p *Pool) workerReady(w *worker, hello protocol.HelloResult) {
 	}
 }
 
-// admit checks that the pool takes new work for fn.
+// admit checks that the pool takes new work for fn and counts it as
+// pending; the work must then be enqueued, and end with taskEnded or
+// mapEnded.
 func (p *Pool) admit(fn string) *jsonrpc.Error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.checkLocked(fn); err != nil {
+		return err
+	}
+	p.pending++
+	return nil
+}
+
+// check is admit without counting, for work that needs no worker.
+func (p *Pool) check(fn string) *jsonrpc.Error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.checkLocked(fn)
+}
+
+func (p *Pool) checkLocked(fn string) *jsonrpc.Error {
 	switch p.state {
 	case protocol.PoolClosed:
 		return protocol.Errorf(protocol.CodeClosed, "pool %s is closed: it takes no new tasks", p.spec.Name)
@@ -242,7 +259,6 @@ func (p *Pool) admit(fn string) *jsonrpc.Error {
 		return protocol.Errorf(protocol.CodeUnknownFunction, "pool %s does not serve %q; its workers serve: %s",
 			p.spec.Name, fn, strings.Join(p.functions, ", "))
 	}
-	p.pending++
 	return nil
 }
 
@@ -348,8 +364,6 @@ func (p *Pool) taskEnded(failed bool) {
 	p.ended()
 	p.mu.Unlock()
 }
-
-func (p *Pool) mapStarted() {}
 
 func (p *Pool) mapEnded() {
 	p.mu.Lock()

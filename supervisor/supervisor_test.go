@@ -3,7 +3,6 @@ package supervisor
 import (
 	"bufio"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,15 +12,13 @@ import (
 	json "github.com/segmentio/encoding/json"
 	"go.uber.org/goleak"
 
+	"github.com/corralhq/corral/internal/testworker"
 	"github.com/corralhq/corral/jsonrpc"
 	"github.com/corralhq/corral/protocol"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(testWorkerEnv) != "" {
-		runTestWorker(os.Getenv("CORRAL_TEST_MODE"))
-		return
-	}
+	testworker.MainIfWorker()
 	goleak.VerifyTestMain(m)
 }
 
