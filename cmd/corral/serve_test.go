@@ -233,4 +233,3 @@ func dialWhenUp(t *testing.T, sock string) net.Conn {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-

@@ -137,7 +137,6 @@ func call(fn string, args []json.RawMessage) (any, error) {
 	return nil, protocol.Errorf(protocol.CodeUnknownFunction, "unknown function %q", fn)
 }
 
-
 // Spec is a pool of the running test binary acting as a worker.
 func Spec(name string, workers int, mode string) protocol.PoolSpec {
 	exe, err := os.Executable()
