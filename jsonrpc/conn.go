@@ -333,6 +333,25 @@ func (c *Conn) Reply(id ID, result any, err error) error {
 	return c.enqueue(appendResult(make([]byte, 0, len(b)+40), id, b))
 }
 
+// ReplyParked answers every request still awaiting a reply with err, for a
+// server that is going away: every request gets exactly one response. It
+// returns how many were answered.
+func (c *Conn) ReplyParked(err error) int {
+	c.mu.Lock()
+	ids := make([]ID, 0, len(c.parked))
+	for id := range c.parked {
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if c.Reply(id, nil, err) == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Call sends a request and waits for its response, decoding the result into
 // result (a pointer; *json.RawMessage takes the bytes as they are; nil
 // discards it). A remote error is returned as *Error.

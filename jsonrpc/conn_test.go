@@ -283,3 +283,35 @@ func FuzzDispatch(f *testing.F) {
 		}
 	})
 }
+
+func TestReplyParked(t *testing.T) {
+	park := HandlerFunc(func(context.Context, *Conn, *Request) (any, error) { return nil, ErrAsync })
+	c, p := newPair(t, park, Options{})
+	p.send(`{"jsonrpc":"2.0","id":1,"method":"wait"}`)
+	p.send(`{"jsonrpc":"2.0","id":"two","method":"wait"}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		n := len(c.parked)
+		c.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("requests never parked")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := c.ReplyParked(&Error{Code: 9, Message: "bye"}); n != 2 {
+		t.Fatalf("answered %d", n)
+	}
+	got := map[string]bool{}
+	for range 2 {
+		p.rf.SetReadDeadline(time.Now().Add(5 * time.Second))
+		l, _ := p.r.ReadString('\n')
+		got[strings.TrimSpace(l)] = true
+	}
+	if !got[`{"jsonrpc":"2.0","id":1,"error":{"code":9,"message":"bye"}}`] || !got[`{"jsonrpc":"2.0","id":"two","error":{"code":9,"message":"bye"}}`] {
+		t.Fatalf("got %v", got)
+	}
+}

@@ -3,7 +3,6 @@
 package pipes
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -32,13 +31,25 @@ func (e *LineTooLongError) Error() string {
 // Unwrap lets errors.Is match ErrLineTooLong.
 func (e *LineTooLongError) Unwrap() error { return ErrLineTooLong }
 
-// LineReader reads '\n'-terminated lines. Every returned slice is freshly
-// allocated and owned by the caller, so decoders may keep references into it
-// (zero-copy raw JSON) without the next read overwriting them.
+// LineReader reads '\n'-terminated lines. Every returned slice is owned by
+// the caller, so decoders may keep references into it (zero-copy raw JSON)
+// without the next read overwriting them. It reads straight into its own
+// buffer: a large line is read into memory once and handed over, not copied
+// out of a fixed-size buffer.
 type LineReader struct {
-	br  *bufio.Reader
-	max int
+	r          io.Reader
+	buf        []byte
+	start, end int // buf[start:end] is read and not yet returned
+	max        int
+	err        error
 }
+
+const (
+	minBuffer = 64 << 10
+	// Lines at least this long are returned in the buffer they were read
+	// into; shorter ones are copied out, so the buffer can be reused.
+	handOver = 256 << 10
+)
 
 // NewLineReader returns a LineReader over r that refuses lines longer than
 // max bytes (DefaultMaxLine when max <= 0).
@@ -46,41 +57,62 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 	if max <= 0 {
 		max = DefaultMaxLine
 	}
-	return &LineReader{br: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &LineReader{r: r, buf: make([]byte, minBuffer), max: max}
 }
 
 // ReadLine returns the next line without its terminator ("\n" or "\r\n").
 // A final line without a newline is returned before io.EOF.
 func (lr *LineReader) ReadLine() ([]byte, error) {
-	frag, err := lr.br.ReadSlice('\n')
-	if err == nil {
-		if len(frag)-1 > lr.max {
+	scanned := lr.start
+	for {
+		if i := bytes.IndexByte(lr.buf[scanned:lr.end], '\n'); i >= 0 {
+			nl := scanned + i
+			line := lr.buf[lr.start:nl:nl]
+			if len(line) > lr.max {
+				return nil, &LineTooLongError{Limit: lr.max}
+			}
+			lr.start = nl + 1
+			if len(line) < handOver {
+				return trimCR(bytes.Clone(line)), nil
+			}
+			rest := lr.buf[lr.start:lr.end]
+			nb := make([]byte, max(minBuffer, 2*len(rest)))
+			lr.end = copy(nb, rest)
+			lr.buf, lr.start = nb, 0
+			return trimCR(line), nil
+		}
+		if lr.end-lr.start > lr.max {
 			return nil, &LineTooLongError{Limit: lr.max}
 		}
-		return trimEOL(bytes.Clone(frag)), nil
-	}
-	var line []byte
-	for errors.Is(err, bufio.ErrBufferFull) {
-		line = append(line, frag...)
-		if len(line) > lr.max {
-			return nil, &LineTooLongError{Limit: lr.max}
+		if lr.err != nil {
+			if lr.end > lr.start {
+				line := bytes.Clone(lr.buf[lr.start:lr.end])
+				lr.start = lr.end
+				return line, nil
+			}
+			return nil, lr.err
 		}
-		frag, err = lr.br.ReadSlice('\n')
-	}
-	line = append(line, frag...)
-	if len(line) > lr.max+1 || (err != nil && len(line) > lr.max) {
-		return nil, &LineTooLongError{Limit: lr.max}
-	}
-	if err != nil {
-		if err == io.EOF && len(line) > 0 {
-			return line, nil
+		scanned = lr.end
+		if lr.end == len(lr.buf) {
+			n := lr.end - lr.start
+			if lr.start > 0 && n <= len(lr.buf)/2 {
+				copy(lr.buf, lr.buf[lr.start:lr.end])
+			} else {
+				nb := make([]byte, 2*len(lr.buf))
+				copy(nb, lr.buf[lr.start:lr.end])
+				lr.buf = nb
+			}
+			scanned -= lr.start
+			lr.start, lr.end = 0, n
 		}
-		return nil, err
+		n, err := lr.r.Read(lr.buf[lr.end:])
+		lr.end += n
+		if err != nil {
+			lr.err = err
+		}
 	}
-	return trimEOL(line), nil
 }
 
-func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte{'\n'})
+func trimCR(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte{'\r'})
 }

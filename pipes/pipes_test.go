@@ -66,3 +66,41 @@ func TestForwardLines(t *testing.T) {
 		t.Errorf("JSON without level: %v", got[2])
 	}
 }
+
+// oneByte reads a byte at a time, the worst case for buffer management.
+type oneByte struct{ r io.Reader }
+
+func (o oneByte) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return o.r.Read(p[:1])
+}
+
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\nbb\r\n\nlast"), true)
+	f.Add([]byte(strings.Repeat("x", 70000)+"\ny\n"), false)
+	f.Fuzz(func(t *testing.T, in []byte, slow bool) {
+		var r io.Reader = bytes.NewReader(in)
+		if slow {
+			r = oneByte{r}
+		}
+		lr := NewLineReader(r, 0)
+		want := strings.Split(string(in), "\n")
+		for i := 0; i < len(want)-1; i++ {
+			want[i] = strings.TrimSuffix(want[i], "\r") // only terminated lines lose a \r
+		}
+		if want[len(want)-1] == "" {
+			want = want[:len(want)-1]
+		}
+		for i, w := range want {
+			got, err := lr.ReadLine()
+			if err != nil || string(got) != w {
+				t.Fatalf("line %d: got %q, %v; want %q", i, got, err, w)
+			}
+		}
+		if _, err := lr.ReadLine(); err != io.EOF {
+			t.Fatalf("after the last line: %v", err)
+		}
+	})
+}

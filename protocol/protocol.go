@@ -103,7 +103,7 @@ type HelloResult struct {
 	// Socket is the supervisor's Unix socket (supervisor replies).
 	Socket string `json:"socket,omitempty"`
 	// Functions lists what a worker serves (worker replies).
-	Functions []string `json:"functions"`
+	Functions []string `json:"functions,omitempty"`
 	// Batch says the worker serves task.map (worker replies).
 	Batch bool `json:"batch,omitempty"`
 }
@@ -224,7 +224,7 @@ type PoolSpec struct {
 type PoolCreateResult struct {
 	Name      string   `json:"name"`
 	Workers   int      `json:"workers"`
-	Functions []string `json:"functions"`
+	Functions []string `json:"functions,omitempty"`
 }
 
 // PoolRef names a pool (pool.close, pool.terminate, pool.stats).

@@ -29,7 +29,8 @@ type client struct {
 	gone   bool
 	tasks  map[string]*task   // submitted here and not yet collected
 	maps   map[string]*mapJob // open pool.imap streams, by stream id
-	onGone []func()           // parked waiters to drop when the connection ends
+	onGone map[uint64]func()  // parked waiters to drop when the connection ends
+	parkSeq uint64
 }
 
 type method func(c *client, req *jsonrpc.Request) (any, error)
@@ -58,6 +59,12 @@ var methods = map[string]method{
 // Handle dispatches one request. It runs on the connection's read loop, so
 // everything that waits parks the request and returns jsonrpc.ErrAsync.
 func (c *client) Handle(_ context.Context, conn *jsonrpc.Conn, req *jsonrpc.Request) (any, error) {
+	if req.IsNotification() {
+		// Every corral method answers; a notification would run work
+		// nobody can follow, so it is dropped.
+		c.log.Warn().Str("method", req.Method).Msg("notification ignored: corral methods must be sent as requests, with an id")
+		return nil, nil
+	}
 	if req.Method == protocol.MethodHello {
 		return c.handleHello(req)
 	}
@@ -102,16 +109,27 @@ func (c *client) handleHello(req *jsonrpc.Request) (any, error) {
 	}, nil
 }
 
-// park registers cleanup to run if the connection ends first. It returns
-// false when the connection is already gone.
-func (c *client) park(f func()) bool {
+// park registers cleanup to run if the connection ends before the parked
+// request is answered; unpark forgets it once answered. The key is 0 when
+// the connection is already gone.
+func (c *client) park(f func()) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gone {
-		return false
+		return 0
 	}
-	c.onGone = append(c.onGone, f)
-	return true
+	if c.onGone == nil {
+		c.onGone = make(map[uint64]func())
+	}
+	c.parkSeq++
+	c.onGone[c.parkSeq] = f
+	return c.parkSeq
+}
+
+func (c *client) unpark(key uint64) {
+	c.mu.Lock()
+	delete(c.onGone, key)
+	c.mu.Unlock()
 }
 
 // closed runs when the connection has ended: parked waiters are dropped,

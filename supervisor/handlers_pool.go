@@ -14,12 +14,18 @@ func (c *client) handlePoolCreate(req *jsonrpc.Request) (any, error) {
 	if err := protocol.Decode(req.Params, &spec); err != nil {
 		return nil, err
 	}
-	c.s.replaceEnded(spec.Name)
-	p, err := c.s.createPool(spec)
-	if err != nil {
+	if err := ValidatePool(&spec); err != nil {
 		return nil, err
 	}
+	// Replacing an ended pool waits for its workers to be reaped, and
+	// starting one waits for hellos: neither may hold up the read loop.
 	c.s.goFunc(func() {
+		c.s.replaceEnded(spec.Name)
+		p, err := c.s.createPool(spec)
+		if err != nil {
+			c.reply(req.ID, nil, err)
+			return
+		}
 		select {
 		case <-p.ready:
 		case <-c.conn.Done():

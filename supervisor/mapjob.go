@@ -32,7 +32,8 @@ type mapJob struct {
 	errs      []*jsonrpc.Error
 	pending   int  // chunks not yet finished
 	queued    int  // chunks handed to the pool so far
-	failed    bool // pool.map answered with an error
+	failed    bool // pool.map answered with an error, or a stream chunk failed
+	parkKey   uint64
 	abandoned bool
 	ended     bool
 	ready     chan int // imap: finished chunk indices, for the sender
@@ -69,22 +70,20 @@ func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := jsonx.Count(p.Items)
-	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
-	}
 	size := p.Chunksize
 	if size == 0 {
-		// multiprocessing's choice: about four chunks per worker.
-		w := 4 * pool.spec.Workers
-		size = (n + w - 1) / w
-		if size < 1 {
-			size = 1
+		// multiprocessing's choice: about four chunks per worker. Counting
+		// first costs a pass over the items, so split finely, then merge.
+		n, err := jsonx.Count(p.Items)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
 		}
+		w := 4 * pool.spec.Workers
+		size = max((n+w-1)/w, 1)
 	}
-	runs, _, err := jsonx.Chunks(p.Items, size)
+	runs, n, err := jsonx.Chunks(p.Items, size)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": %v", err)
+		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
 	}
 	if p.Star {
 		if err := checkStarItems(runs); err != nil {
@@ -155,7 +154,7 @@ func (c *client) handleMap(req *jsonrpc.Request) (any, error) {
 	if m.total == 0 {
 		return protocol.MapResult{Results: json.RawMessage("[]")}, nil
 	}
-	c.park(m.abandon)
+	m.parkKey = c.park(m.abandon)
 	for i := range m.runs {
 		m.queued++
 		m.pool.enqueue(&job{m: m, chunk: i}, false)
@@ -214,6 +213,9 @@ func (m *mapJob) chunkDone(i int, results []byte, err *jsonrpc.Error) {
 	m.pending--
 	last := m.pending == 0
 	if m.stream {
+		if err != nil {
+			m.failed = true
+		}
 		m.mu.Unlock()
 		m.ready <- i
 		return
@@ -238,7 +240,9 @@ func (m *mapJob) chunkDone(i int, results []byte, err *jsonrpc.Error) {
 		for k, r := range m.results {
 			runs[k], _ = jsonx.Inner(r)
 		}
-		m.owner.reply(m.reqID, protocol.MapResult{Results: jsonx.Join(runs)}, nil)
+		// protocol.MapResult, encoded by hand: the results are the bulk of
+		// the message and are copied once, here.
+		m.owner.reply(m.reqID, json.RawMessage(jsonx.JoinWith(`{"results":`, runs, `}`)), nil)
 		m.end()
 	}
 }
@@ -251,8 +255,12 @@ func (m *mapJob) end() {
 		return
 	}
 	m.ended = true
+	failed := m.failed
 	m.mu.Unlock()
-	m.pool.mapEnded()
+	if m.parkKey != 0 {
+		m.owner.unpark(m.parkKey)
+	}
+	m.pool.mapEnded(failed)
 }
 
 // dead reports whether the map's remaining chunks need not run.

@@ -155,6 +155,7 @@ type Pool struct {
 	deaths    []time.Time
 	crashRun  int // consecutive failed starts, for backoff
 	hellos    int // successful handshakes, for readiness
+	badHellos int // failed handshakes before the pool was ready
 	joiners   []chan struct{}
 
 	wg sync.WaitGroup // worker goroutines and restart timers
@@ -228,6 +229,28 @@ func (p *Pool) workerReady(w *worker, hello protocol.HelloResult) {
 	}
 }
 
+// handshakeFailed counts a failed hello while the pool is starting: a pool
+// whose workers cannot complete one handshake in restart_intensity+1 tries
+// is broken, even when the failures are too slow (hello_timeout) for the
+// restart period to catch.
+func (p *Pool) handshakeFailed(w *worker, why error) {
+	p.mu.Lock()
+	ready := p.hellos >= p.spec.Workers
+	if !ready {
+		p.badHellos++
+	}
+	broken := !ready && p.badHellos > p.spec.RestartIntensity
+	p.mu.Unlock()
+	if broken {
+		err := protocol.ErrorWith(protocol.CodePoolBroken,
+			fmt.Sprintf("pool %s is broken: its workers failed %d handshakes before it could start; last: worker %s %v",
+				p.spec.Name, p.spec.RestartIntensity+1, w.name, why),
+			protocol.ErrorData{Pool: p.spec.Name, Worker: w.name})
+		p.log.Error().Msg(err.Message)
+		p.end(protocol.PoolBroken, err)
+	}
+}
+
 // admit checks that the pool takes new work for fn and counts it as
 // pending; the work must then be enqueued, and end with taskEnded or
 // mapEnded.
@@ -252,7 +275,9 @@ func (p *Pool) checkLocked(fn string) *jsonrpc.Error {
 	switch p.state {
 	case protocol.PoolClosed:
 		return protocol.Errorf(protocol.CodeClosed, "pool %s is closed: it takes no new tasks", p.spec.Name)
-	case protocol.PoolTerminated, protocol.PoolBroken:
+	case protocol.PoolTerminated:
+		return protocol.Errorf(protocol.CodeTerminated, "pool %s is terminated: it takes no new tasks", p.spec.Name)
+	case protocol.PoolBroken:
 		return p.endErr
 	}
 	if len(p.functions) > 0 && !slices.Contains(p.functions, fn) {
@@ -299,6 +324,10 @@ func (p *Pool) next(w *worker) *job {
 	for {
 		p.mu.Lock()
 		if w.stopRequested() || w.ctx.Err() != nil {
+			p.mu.Unlock()
+			return nil
+		}
+		if w.isRetired() {
 			p.mu.Unlock()
 			return nil
 		}
@@ -365,9 +394,13 @@ func (p *Pool) taskEnded(failed bool) {
 	p.mu.Unlock()
 }
 
-func (p *Pool) mapEnded() {
+func (p *Pool) mapEnded(failed bool) {
 	p.mu.Lock()
-	p.done++
+	if failed {
+		p.failed++
+	} else {
+		p.done++
+	}
 	p.ended()
 	p.mu.Unlock()
 }
@@ -376,10 +409,26 @@ func (p *Pool) mapEnded() {
 func (p *Pool) ended() {
 	p.pending--
 	if p.pending == 0 && p.state != protocol.PoolRunning {
-		for _, j := range p.joiners {
-			close(j)
+		p.drained()
+	}
+}
+
+// drained is called with p.mu held when a closed pool's last work is done:
+// joiners are released and the workers leave, as multiprocessing's do.
+func (p *Pool) drained() {
+	for _, j := range p.joiners {
+		close(j)
+	}
+	p.joiners = nil
+	if p.state == protocol.PoolClosed {
+		for w := range p.workers {
+			w.retire("the pool is closed and has no work left")
 		}
-		p.joiners = nil
+		// Wake the idle ones; busy ones leave after their job (of a map
+		// that already ended).
+		for _, w := range p.idle {
+			w.cancel()
+		}
 	}
 }
 
@@ -389,10 +438,7 @@ func (p *Pool) close() {
 	if p.state == protocol.PoolRunning {
 		p.state = protocol.PoolClosed
 		if p.pending == 0 {
-			for _, j := range p.joiners {
-				close(j)
-			}
-			p.joiners = nil
+			p.drained()
 		}
 	}
 	p.mu.Unlock()
@@ -497,7 +543,7 @@ func (p *Pool) workerExited(w *worker, crashed bool, exit string) {
 		}
 		p.crashRun++
 	}
-	restart := broken == nil && (state == protocol.PoolRunning || state == protocol.PoolClosed) && !p.s.isClosing()
+	restart := broken == nil && (state == protocol.PoolRunning || (state == protocol.PoolClosed && p.pending > 0)) && !p.s.isClosing()
 	if restart {
 		p.restarts++
 	}

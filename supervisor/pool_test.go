@@ -339,6 +339,8 @@ func TestCloseJoinTerminate(t *testing.T) {
 		var r protocol.TaskResult
 		c.mustCall(protocol.MethodTaskWait, protocol.WaitParams{Task: id}, &r)
 	}
+	// Closed and done: the workers leave and are not replaced.
+	c.eventually("p", func(st protocol.PoolStats) bool { return st.Workers == 0 && st.State == protocol.PoolClosed })
 	// Terminate fails what is queued and running, with a clear error.
 	c.createPool(testWorkerSpec("q", 1, ""))
 	running := c.start(protocol.MethodPoolApply, protocol.SubmitParams{Pool: "q", Fn: "sleep", Args: json.RawMessage(`[30]`)})

@@ -60,13 +60,9 @@ func (s *Supervisor) startProcess(spec protocol.ProcessSpec) (*Process, error) {
 		s.mu.Unlock()
 		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"name\": %v", err)
 	}
-	if old, ok := s.procs[spec.Name]; ok && child.Alive(old.proc.Pid()) {
-		select {
-		case <-old.proc.Done():
-		default:
-			s.mu.Unlock()
-			return nil, protocol.Errorf(protocol.CodeConflict, "a process named %q is running (pid %d)", spec.Name, old.proc.Pid())
-		}
+	if old, ok := s.procs[spec.Name]; ok && old.running() {
+		s.mu.Unlock()
+		return nil, protocol.Errorf(protocol.CodeConflict, "a process named %q is running or starting", spec.Name)
 	}
 	p := &Process{s: s, seq: seq, name: spec.Name, spec: spec}
 	p.log = s.log.With().Str("process", spec.Name).Logger()
@@ -121,6 +117,19 @@ func (s *Supervisor) startProcess(spec protocol.ProcessSpec) (*Process, error) {
 	})
 	p.log.Info().Str("command", spec.Command).Msg("process started")
 	return p, nil
+}
+
+// running reports whether the process is starting or has not exited.
+func (p *Process) running() bool {
+	if p.proc == nil {
+		return true // its start is under way
+	}
+	select {
+	case <-p.proc.Done():
+		return false
+	default:
+		return true
+	}
 }
 
 func (p *Process) info() protocol.ProcessInfo {

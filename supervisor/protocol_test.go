@@ -90,9 +90,13 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s\n  got %s; want code %d with %q", st.send, m["error"], st.code, st.msg)
 		}
 	}
+	// A notification runs nothing and gets no reply.
+	c.send(`{"jsonrpc":"2.0","method":"pool.create","params":{"name":"ghost","command":"sleep"}}`)
 	// The connection still works after all that.
-	if _, err := c.call(protocol.MethodStatus, map[string]any{}); err != nil {
-		t.Fatalf("status after bad input: %v", err)
+	var st protocol.Status
+	c.mustCall(protocol.MethodStatus, map[string]any{}, &st)
+	if len(st.Pools) != 0 {
+		t.Fatalf("a notification created a pool: %+v", st.Pools)
 	}
 	// An oversize line: an error, then the connection is closed...
 	c.send(`{"jsonrpc":"2.0","id":99,"method":"corral.status","params":{"pad":"` + strings.Repeat("x", 5000) + `"}}`)

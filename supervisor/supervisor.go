@@ -272,7 +272,11 @@ func (s *Supervisor) Close() error {
 		}()
 	}
 	wg.Wait()
+	gone := protocol.Errorf(protocol.CodeTerminated, "the supervisor is shutting down")
 	for _, c := range conns {
+		if n := c.conn.ReplyParked(gone); n > 0 {
+			c.log.Debug().Int("requests", n).Msg("answered parked requests at shutdown")
+		}
 		c.conn.Close()
 	}
 	s.wg.Wait()

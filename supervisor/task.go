@@ -38,6 +38,7 @@ type waiter struct {
 	keep  bool
 	apply bool
 	timer *time.Timer
+	key   uint64 // the client's park key
 }
 
 // finish records the task's outcome once and answers everyone waiting.
@@ -51,20 +52,22 @@ func (t *task) finish(result json.RawMessage, err *jsonrpc.Error) {
 	t.result, t.err = result, err
 	ws := t.waiters
 	t.waiters = nil
+	notify := t.notify
 	t.mu.Unlock()
 
-	collected := t.notify
+	collected := notify
 	for _, w := range ws {
 		if w.timer != nil {
 			w.timer.Stop()
 		}
+		w.c.unpark(w.key)
 		res, err := t.outcome()
 		w.c.reply(w.id, res, err)
 		if !w.keep {
 			collected = true
 		}
 	}
-	if t.notify {
+	if notify {
 		done := protocol.TaskDone{Task: t.id, Tag: t.tag, Error: err}
 		if err == nil {
 			done.Result = rawOrNull(result)
@@ -108,18 +111,19 @@ func (t *task) wait(c *client, id jsonrpc.ID, timeout *protocol.Seconds, keep, a
 		d := timeout.Duration()
 		w.timer = time.AfterFunc(d, func() {
 			if t.dropWaiter(w) {
+				c.unpark(w.key)
 				c.reply(id, nil, protocol.ErrorWith(protocol.CodeTimeout,
 					fmt.Sprintf("timeout: task %s (%s) not done after %v; it keeps running", t.id, t.fn, d),
 					protocol.ErrorData{Task: t.id, Fn: t.fn, Pool: t.pool.spec.Name}))
 			}
 		})
 	}
-	t.mu.Unlock()
-	c.park(func() {
+	w.key = c.park(func() {
 		if t.dropWaiter(w) && w.timer != nil {
 			w.timer.Stop()
 		}
 	})
+	t.mu.Unlock()
 }
 
 // dropWaiter removes w, reporting whether it was still waiting.

@@ -27,8 +27,9 @@ type worker struct {
 	id   int64
 	name string
 	log  zerolog.Logger
-	proc *child.Proc
-	conn *jsonrpc.Conn
+	proc    *child.Proc
+	conn    *jsonrpc.Conn
+	handler *client // serves the worker's own calls to the supervisor
 
 	// ctx ends when the process exits or the worker is asked to stop.
 	ctx    context.Context
@@ -128,6 +129,7 @@ func (p *Pool) spawn() (*worker, error) {
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 
 	handler := &client{s: p.s, via: "worker " + w.name, log: w.log, worker: w}
+	w.handler = handler
 	w.conn = jsonrpc.NewConn(fromR, toW, closers{toW, fromR}, handler, jsonrpc.Options{
 		MaxLine: p.s.cfg.MaxMessage,
 		Noise:   func(line []byte) { pipes.LogLine(w.log, "worker output", line) },
@@ -187,6 +189,12 @@ func (w *worker) requestStop(err *jsonrpc.Error) {
 	w.cancel()
 }
 
+func (w *worker) isRetired() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.retired != ""
+}
+
 // retire makes the worker leave after its current job, gracefully.
 func (w *worker) retire(why string) {
 	w.mu.Lock()
@@ -227,6 +235,7 @@ func (w *worker) serve() (crashed bool, why string) {
 			return false, "stopped during its handshake"
 		}
 		w.log.Error().Err(err).Msg("worker failed its handshake")
+		w.p.handshakeFailed(w, err)
 		return true, err.Error()
 	}
 	w.p.workerReady(w, hello)
@@ -287,15 +296,20 @@ func (w *worker) hello() (protocol.HelloResult, error) {
 	switch {
 	case err == nil:
 	case errors.As(err, &rerr):
-		return res, fmt.Errorf("worker %s refused corral.hello: %s", w.name, rerr.Message)
+		return res, fmt.Errorf("refused corral.hello: %s", rerr.Message)
 	case errors.Is(err, context.DeadlineExceeded):
-		return res, fmt.Errorf("worker %s did not answer corral.hello within %v", w.name, d)
+		return res, fmt.Errorf("did not answer corral.hello within %v", d)
+	case w.ctx.Err() != nil || errors.Is(err, jsonrpc.ErrClosed):
+		return res, fmt.Errorf("ended before answering corral.hello: %s", w.waitExit())
 	default:
-		return res, fmt.Errorf("worker %s ended before answering corral.hello: %s", w.name, w.waitExit())
+		return res, fmt.Errorf("answered corral.hello with a malformed result: %v", err)
 	}
 	if res.Protocol != protocol.Version {
-		return res, fmt.Errorf("worker %s answered corral.hello with protocol %q; this supervisor speaks %q: use a worker shim built for %s",
-			w.name, res.Protocol, protocol.Version, protocol.Version)
+		return res, fmt.Errorf("answered corral.hello with protocol %q; this supervisor speaks %q: use a worker shim built for %s",
+			res.Protocol, protocol.Version, protocol.Version)
+	}
+	if res.Role != protocol.RoleWorker {
+		return res, fmt.Errorf("answered corral.hello with role %q, not %q", res.Role, protocol.RoleWorker)
 	}
 	return res, nil
 }
@@ -311,12 +325,12 @@ const (
 
 // exec runs one job on the worker and settles it.
 func (w *worker) exec(j *job) jobStatus {
-	w.mu.Lock()
-	w.ran++
-	w.mu.Unlock()
 	if j.t != nil && !j.t.start() {
 		return jobDone // cancelled while queued
 	}
+	w.mu.Lock()
+	w.ran++
+	w.mu.Unlock()
 	ctx := w.ctx
 	if d := w.p.spec.TaskTimeout.Duration(); d > 0 {
 		var cancel context.CancelFunc
@@ -527,5 +541,6 @@ func (w *worker) shutdown(graceful bool) child.Exit {
 	exit := w.proc.Exit()
 	w.cancel()
 	w.pipesWG.Wait()
+	w.handler.closed() // what the worker submitted or holds, it leaves behind
 	return exit
 }

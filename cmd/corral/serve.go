@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	logFormat := fs.String("log-format", "auto", "log `format`: auto (console on a terminal, else JSON), console, json")
 	drainTimeout := fs.Duration("drain-timeout", 30*time.Second, "on SIGTERM, how long running tasks get to finish")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (diagnostics)")
 	fs.Usage = func() {
 		fmt.Fprintf(c.Stderr, "Usage: corral serve [flags]\n\nRun a supervisor. Clients connect on stdio (--stdio) or the Unix socket.\n\n")
 		fs.PrintDefaults()
@@ -51,6 +53,17 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	log, err := newLogger(c.Stderr, *logLevel, *logFormat)
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("--cpuprofile: %w", err)}
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var cfg *supervisor.Config
 	if *config != "" {

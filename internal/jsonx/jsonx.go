@@ -80,12 +80,17 @@ func Chunks(a []byte, size int) (runs [][]byte, n int, err error) {
 }
 
 // Join writes the runs (array interiors, as Chunks returns them) as one array.
-func Join(runs [][]byte) []byte {
-	size := 2
+func Join(runs [][]byte) []byte { return JoinWith("", runs, "") }
+
+// JoinWith is Join with text around the array, so that a message holding a
+// large array is built with a single copy of it.
+func JoinWith(before string, runs [][]byte, after string) []byte {
+	size := len(before) + len(after) + 2
 	for _, r := range runs {
 		size += len(r) + 1
 	}
 	out := make([]byte, 0, size)
+	out = append(out, before...)
 	out = append(out, '[')
 	first := true
 	for _, r := range runs {
@@ -98,24 +103,37 @@ func Join(runs [][]byte) []byte {
 		out = append(out, r...)
 		first = false
 	}
-	return append(out, ']')
+	out = append(out, ']')
+	return append(out, after...)
 }
 
 // skipSep moves past whitespace and one comma.
 func skipSep(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
+	for i < len(b) && space[b[i]] {
 		i++
 	}
 	if i < len(b) && b[i] == ',' {
 		i++
-	}
-	for i < len(b) && isSpace(b[i]) {
-		i++
+		for i < len(b) && space[b[i]] {
+			i++
+		}
 	}
 	return i
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// space and scalarEnd are lookup tables: one load per byte in the loops
+// that run over every byte of a payload.
+var space, scalarEnd [256]bool
+
+func init() {
+	for _, c := range " \t\n\r" {
+		space[c] = true
+		scalarEnd[c] = true
+	}
+	for _, c := range ",]}" {
+		scalarEnd[c] = true
+	}
+}
 
 // skipValue returns the index just past the value starting at b[i].
 func skipValue(b []byte, i int) (int, error) {
@@ -149,12 +167,9 @@ func skipValue(b []byte, i int) (int, error) {
 		return 0, errTruncated
 	default:
 		// Number, true, false or null: runs to the next delimiter.
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != ']' && b[j] != '}' && !isSpace(b[j]) {
+		j := i + 1
+		for j < len(b) && !scalarEnd[b[j]] {
 			j++
-		}
-		if j == i {
-			return 0, errTruncated
 		}
 		return j, nil
 	}
