@@ -23,13 +23,13 @@ type client struct {
 	// supervisor's hello to it rather than the other way round.
 	worker *worker
 
-	mu     sync.Mutex
-	hello  bool
-	name   string
-	gone   bool
-	tasks  map[string]*task   // submitted here and not yet collected
-	maps   map[string]*mapJob // open pool.imap streams, by stream id
-	onGone map[uint64]func()  // parked waiters to drop when the connection ends
+	mu      sync.Mutex
+	hello   bool
+	name    string
+	gone    bool
+	tasks   map[string]*task   // submitted here and not yet collected
+	maps    map[string]*mapJob // open pool.imap streams, by stream id
+	onGone  map[uint64]func()  // parked waiters to drop when the connection ends
 	parkSeq uint64
 }
 

@@ -23,10 +23,10 @@ import (
 // That goroutine owns the process: it alone stops it, and it reports the
 // exit to the pool.
 type worker struct {
-	p    *Pool
-	id   int64
-	name string
-	log  zerolog.Logger
+	p       *Pool
+	id      int64
+	name    string
+	log     zerolog.Logger
 	proc    *child.Proc
 	conn    *jsonrpc.Conn
 	handler *client // serves the worker's own calls to the supervisor
