@@ -13,6 +13,7 @@ import (
 
 	json "github.com/segmentio/encoding/json"
 
+	"github.com/corralhq/corral/internal/jsonx"
 	"github.com/corralhq/corral/pipes"
 )
 
@@ -225,22 +226,22 @@ func (c *Conn) dispatch(line []byte) {
 	if len(line) == 0 {
 		return
 	}
-	var m wire
 	if line[0] != '{' {
 		c.reject(line, nil)
 		return
 	}
-	if rest, err := json.Parse(line, &m, json.ZeroCopy); err != nil || len(rest) != 0 {
-		c.reject(line, nil)
+	m, err := parseEnvelope(line)
+	if err != nil {
+		c.reject(line, m)
 		return
 	}
 	if m.JSONRPC != "2.0" {
-		c.reject(line, &m)
+		c.reject(line, m)
 		return
 	}
 	if m.Method != nil {
 		if m.ID != nil && !validID(m.ID) {
-			c.reject(line, &m)
+			c.reject(line, m)
 			return
 		}
 		c.handle(&Request{ID: ID(m.ID), Method: *m.Method, Params: m.Params})
@@ -255,10 +256,10 @@ func (c *Conn) dispatch(line []byte) {
 			c.report(fmt.Errorf("jsonrpc: response to unknown request id %s", m.ID))
 			return
 		}
-		ch <- &m
+		ch <- m
 		return
 	}
-	c.reject(line, &m)
+	c.reject(line, m)
 }
 
 // reject handles a line that is not a well-formed JSON-RPC 2.0 message.
@@ -272,8 +273,10 @@ func (c *Conn) reject(line []byte, m *wire) {
 		id = ID(m.ID)
 	}
 	switch {
-	case m == nil && !json.Valid(line):
+	case m == nil && !jsonx.Valid(line):
 		c.enqueue(appendError(nil, NullID, &Error{Code: CodeParseError, Message: "parse error: the line is not valid JSON"}))
+	case m != nil && m.bad != "":
+		c.enqueue(appendError(nil, id, &Error{Code: CodeInvalidRequest, Message: "invalid request: " + m.bad}))
 	case line[0] == '[':
 		c.enqueue(appendError(nil, NullID, &Error{Code: CodeInvalidRequest, Message: "invalid request: batches are not supported; send one request per line"}))
 	case m == nil:

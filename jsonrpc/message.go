@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/corralhq/corral/internal/jsonx"
+
 	json "github.com/segmentio/encoding/json"
 )
 
@@ -77,14 +79,65 @@ func Errorf(code int64, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// wire is the envelope of any message, decoded once; payloads stay raw.
+// wire is the envelope of any message; payloads stay raw.
 type wire struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Method  *string         `json:"method"`
-	Params  json.RawMessage `json:"params"`
-	Result  json.RawMessage `json:"result"`
-	Error   *Error          `json:"error"`
+	JSONRPC string
+	ID      json.RawMessage
+	Method  *string
+	Params  json.RawMessage
+	Result  json.RawMessage
+	Error   *Error
+	bad     string // why a well-formed object is not a valid message
+}
+
+// parseEnvelope validates line once, as it splits it into members: the
+// payload members are kept as raw bytes of line, and only the small
+// envelope members are decoded. A nil wire means the line is not a valid
+// JSON object; a non-nil one with an error has a member of the wrong type.
+func parseEnvelope(line []byte) (*wire, error) {
+	ms, err := jsonx.Members(line)
+	if err != nil {
+		return nil, err
+	}
+	m := &wire{}
+	for _, mem := range ms {
+		switch mem.Key {
+		case "jsonrpc":
+			if err := json.Unmarshal(mem.Value, &m.JSONRPC); err != nil {
+				m.bad = `"jsonrpc" must be "2.0"`
+			}
+		case "id":
+			m.ID = mem.Value
+		case "method":
+			if string(mem.Value) == "null" {
+				continue
+			}
+			var s string
+			if err := json.Unmarshal(mem.Value, &s); err != nil {
+				m.bad = `"method" must be a string`
+				continue
+			}
+			m.Method = &s
+		case "params":
+			m.Params = mem.Value
+		case "result":
+			m.Result = mem.Value
+		case "error":
+			if string(mem.Value) == "null" {
+				continue
+			}
+			var e Error
+			if err := json.Unmarshal(mem.Value, &e); err != nil {
+				m.bad = `"error" must be an object with an integer "code" and a string "message"`
+				continue
+			}
+			m.Error = &e
+		}
+	}
+	if m.bad != "" {
+		return m, errors.New(m.bad)
+	}
+	return m, nil
 }
 
 // validID reports whether raw is a legal request id: a string or a number

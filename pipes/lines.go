@@ -49,6 +49,8 @@ const (
 	// Lines at least this long are returned in the buffer they were read
 	// into; shorter ones are copied out, so the buffer can be reused.
 	handOver = 256 << 10
+	// maxStartBuffer caps the buffer a reader keeps after a large line.
+	maxStartBuffer = 8 << 20
 )
 
 // NewLineReader returns a LineReader over r that refuses lines longer than
@@ -75,8 +77,11 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 			if len(line) < handOver {
 				return trimCR(bytes.Clone(line)), nil
 			}
+			// Peers that send one large message tend to send more: the next
+			// buffer starts at half this line's size, so it grows once or
+			// twice rather than from the minimum.
 			rest := lr.buf[lr.start:lr.end]
-			nb := make([]byte, max(minBuffer, 2*len(rest)))
+			nb := make([]byte, max(minBuffer, 2*len(rest), min(len(line)/2, maxStartBuffer)))
 			lr.end = copy(nb, rest)
 			lr.buf, lr.start = nb, 0
 			return trimCR(line), nil
@@ -98,7 +103,7 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 			if lr.start > 0 && n <= len(lr.buf)/2 {
 				copy(lr.buf, lr.buf[lr.start:lr.end])
 			} else {
-				nb := make([]byte, 2*len(lr.buf))
+				nb := make([]byte, 4*len(lr.buf))
 				copy(nb, lr.buf[lr.start:lr.end])
 				lr.buf = nb
 			}

@@ -7,6 +7,7 @@ import (
 
 	json "github.com/segmentio/encoding/json"
 
+	"github.com/corralhq/corral/internal/jsonx"
 	"github.com/corralhq/corral/jsonrpc"
 )
 
@@ -87,4 +88,36 @@ func goKind(t string) string {
 		return "a number"
 	}
 	return fmt.Sprintf("a %s", t)
+}
+
+// DecodeExcept is Decode for params carrying one large member, field, whose
+// raw value is returned as it is: the message was validated when it was
+// read, and decoding (or even re-scanning) millions of map items in the
+// supervisor would cost more than moving them.
+func DecodeExcept(params json.RawMessage, v any, field string) (json.RawMessage, *jsonrpc.Error) {
+	if len(params) == 0 || params[0] != '{' {
+		return nil, Decode(params, v)
+	}
+	ms, err := jsonx.TrustedMembers(params)
+	if err != nil {
+		return nil, Decode(params, v)
+	}
+	var raw json.RawMessage
+	rest := make([]byte, 0, 256)
+	rest = append(rest, '{')
+	for _, m := range ms {
+		if m.Key == field {
+			raw = m.Value
+			continue
+		}
+		if len(rest) > 1 {
+			rest = append(rest, ',')
+		}
+		rest = append(rest, '"')
+		rest = append(rest, m.Key...)
+		rest = append(rest, `":`...)
+		rest = append(rest, m.Value...)
+	}
+	rest = append(rest, '}')
+	return raw, Decode(rest, v)
 }

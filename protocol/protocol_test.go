@@ -53,3 +53,17 @@ func TestDecode(t *testing.T) {
 		t.Fatalf("valid params: %v %+v", err, p)
 	}
 }
+
+func TestDecodeExcept(t *testing.T) {
+	var p MapParams
+	items, err := DecodeExcept([]byte(`{"pool":"p","items":[1, {"a":[2]}],"fn":"f","chunksize":3}`), &p, "items")
+	if err != nil || string(items) != `[1, {"a":[2]}]` || p.Pool != "p" || p.Fn != "f" || p.Chunksize != 3 {
+		t.Fatalf("got %s %+v %v", items, p, err)
+	}
+	if _, err := DecodeExcept([]byte(`{"pool":"p","items":[],"bogus":1}`), &p, "items"); err == nil || err.Message != `invalid params: unknown field "bogus"` {
+		t.Fatalf("unknown field: %v", err)
+	}
+	if _, err := DecodeExcept([]byte(`[1]`), &p, "items"); err == nil || err.Code != CodeInvalidParams {
+		t.Fatalf("array params: %v", err)
+	}
+}

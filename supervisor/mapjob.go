@@ -39,6 +39,10 @@ type mapJob struct {
 	ready     chan int // imap: finished chunk indices, for the sender
 }
 
+// defaultChunkBytes caps the size of a chunk when the client leaves the
+// chunk size to the supervisor.
+const defaultChunkBytes = 128 << 10
+
 // window is how many chunks of a stream may be dispatched and not yet
 // delivered: it bounds the supervisor's memory when the client reads slowly.
 func (m *mapJob) window() int {
@@ -51,9 +55,11 @@ func (m *mapJob) window() int {
 
 func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
 	var p protocol.MapParams
-	if err := protocol.Decode(req.Params, &p); err != nil {
-		return nil, err
+	items, derr := protocol.DecodeExcept(req.Params, &p, "items")
+	if derr != nil {
+		return nil, derr
 	}
+	p.Items = items
 	if err := protocol.Required("fn", p.Fn == ""); err != nil {
 		return nil, err
 	}
@@ -70,20 +76,25 @@ func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := p.Chunksize
+	size, maxBytes := p.Chunksize, 0
 	if size == 0 {
-		// multiprocessing's choice: about four chunks per worker. Counting
-		// first costs a pass over the items, so split finely, then merge.
+		// multiprocessing's choice, about four chunks per worker, but no
+		// chunk over defaultChunkBytes: smaller chunks keep every stage
+		// (supervisor, pipes, workers) busy at once.
 		n, err := jsonx.Count(p.Items)
 		if err != nil {
 			return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
 		}
 		w := 4 * pool.spec.Workers
-		size = max((n+w-1)/w, 1)
+		size, maxBytes = max((n+w-1)/w, 1), defaultChunkBytes
 	}
-	runs, n, err := jsonx.Chunks(p.Items, size)
+	runs, counts, err := jsonx.ChunksLimit(p.Items, size, maxBytes)
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
+	}
+	n := 0
+	for _, c := range counts {
+		n += c
 	}
 	if p.Star {
 		if err := checkStarItems(runs); err != nil {
@@ -96,14 +107,10 @@ func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
 		results: make([][]byte, len(runs)), errs: make([]*jsonrpc.Error, len(runs)),
 		pending: len(runs),
 	}
+	m.counts = counts
 	m.starts = make([]int, len(runs))
-	m.counts = make([]int, len(runs))
-	for i := range runs {
-		m.starts[i] = i * size
-		m.counts[i] = size
-		if i == len(runs)-1 {
-			m.counts[i] = n - i*size
-		}
+	for i := 1; i < len(runs); i++ {
+		m.starts[i] = m.starts[i-1] + counts[i-1]
 	}
 	m.id = p.Map
 	if m.id == "" {

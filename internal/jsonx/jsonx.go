@@ -49,23 +49,37 @@ func Count(a []byte) (int, error) {
 // on as an array by wrapping it, with no copy of its elements. n is the total
 // element count.
 func Chunks(a []byte, size int) (runs [][]byte, n int, err error) {
+	runs, counts, err := ChunksLimit(a, size, 0)
+	for _, c := range counts {
+		n += c
+	}
+	return runs, n, err
+}
+
+// ChunksLimit is Chunks where a run also ends once it holds maxBytes or
+// more (0: no byte limit), so that runs of large items stay small. It
+// returns each run's element count.
+func ChunksLimit(a []byte, size, maxBytes int) (runs [][]byte, counts []int, err error) {
 	if size < 1 {
 		size = 1
 	}
 	in, err := Inner(a)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
+	}
+	if maxBytes <= 0 {
+		maxBytes = len(in) + 1
 	}
 	start, k := 0, 0
 	for i := 0; i < len(in); {
 		j, err := skipValue(in, i)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		n++
 		k++
-		if k == size {
+		if k == size || j-start >= maxBytes {
 			runs = append(runs, in[start:j])
+			counts = append(counts, k)
 			k = 0
 			start = skipSep(in, j)
 			i = start
@@ -75,8 +89,9 @@ func Chunks(a []byte, size int) (runs [][]byte, n int, err error) {
 	}
 	if k > 0 {
 		runs = append(runs, bytes.TrimSpace(in[start:]))
+		counts = append(counts, k)
 	}
-	return runs, n, nil
+	return runs, counts, nil
 }
 
 // Join writes the runs (array interiors, as Chunks returns them) as one array.
@@ -188,4 +203,34 @@ func skipString(b []byte, i int) (int, error) {
 		}
 		i += 2 // backslash and the escaped byte
 	}
+}
+
+// TrustedMembers splits an object already known to be valid JSON into its
+// members without validating it again.
+func TrustedMembers(obj []byte) ([]Member, error) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	var ms []Member
+	i = skipSpace(obj, i+1)
+	for i < len(obj) && obj[i] != '}' {
+		kend, err := skipString(obj, i)
+		if err != nil {
+			return nil, err
+		}
+		key := string(obj[i+1 : kend-1])
+		j := skipSpace(obj, kend)
+		if j >= len(obj) || obj[j] != ':' {
+			return nil, errTruncated
+		}
+		vstart := skipSpace(obj, j+1)
+		vend, err := skipValue(obj, vstart)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Member{Key: key, Value: obj[vstart:vend]})
+		i = skipSep(obj, vend)
+	}
+	return ms, nil
 }

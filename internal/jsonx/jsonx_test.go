@@ -104,3 +104,28 @@ func BenchmarkChunks(b *testing.B) {
 		}
 	}
 }
+
+func TestChunksLimit(t *testing.T) {
+	in := []byte(`["aaaa","bb","c",1,2,3,"dddddddd"]`)
+	runs, counts, err := ChunksLimit(in, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`"aaaa"`, `"bb","c"`, `1,2,3`, `"dddddddd"`}
+	if len(runs) != len(want) {
+		t.Fatalf("runs %q", runs)
+	}
+	total := 0
+	for i := range runs {
+		if string(runs[i]) != want[i] {
+			t.Errorf("run %d = %s, want %s", i, runs[i], want[i])
+		}
+		total += counts[i]
+	}
+	if total != 7 || counts[2] != 3 {
+		t.Fatalf("counts %v", counts)
+	}
+	if string(in) != `["aaaa","bb","c",1,2,3,"dddddddd"]` {
+		t.Fatal("input modified")
+	}
+}
