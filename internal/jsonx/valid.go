@@ -16,7 +16,9 @@ type SyntaxError struct {
 	msg    string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.msg) }
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.msg)
+}
 
 func syntaxErr(i int, format string, args ...any) error {
 	return &SyntaxError{Offset: i, msg: fmt.Sprintf(format, args...)}
