@@ -32,7 +32,8 @@ type mapJob struct {
 	errs      []*jsonrpc.Error
 	pending   int  // chunks not yet finished
 	queued    int  // chunks handed to the pool so far
-	failed    bool // pool.map answered with an error, or a stream chunk failed
+	failed    bool // pool.map answered with an error: the rest need not run
+	anyFailed bool // some chunk failed, for the pool's counts
 	parkKey   uint64
 	abandoned bool
 	ended     bool
@@ -219,10 +220,10 @@ func (m *mapJob) chunkDone(i int, results []byte, err *jsonrpc.Error) {
 	m.results[i], m.errs[i] = results, err
 	m.pending--
 	last := m.pending == 0
+	if err != nil {
+		m.anyFailed = true
+	}
 	if m.stream {
-		if err != nil {
-			m.failed = true
-		}
 		m.mu.Unlock()
 		m.ready <- i
 		return
@@ -262,7 +263,7 @@ func (m *mapJob) end() {
 		return
 	}
 	m.ended = true
-	failed := m.failed
+	failed := m.anyFailed
 	m.mu.Unlock()
 	if m.parkKey != 0 {
 		m.owner.unpark(m.parkKey)

@@ -404,3 +404,38 @@ func (c *testClient) eventually(pool string, cond func(protocol.PoolStats) bool)
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A failing chunk of a stream is delivered in its place, and the stream goes
+// on to its end, as multiprocessing's imap raises at that position and
+// carries on.
+func TestImapChunkFailureDoesNotStopStream(t *testing.T) {
+	s, _ := newSupervisor(t, nil)
+	c := dial(t, s)
+	c.createPool(testWorkerSpec("p", 1, ""))
+	c.mustCall(protocol.MethodPoolImap, protocol.MapParams{Pool: "p", Fn: "double", Items: json.RawMessage(`["x",1,2,3]`), Chunksize: 1, Ordered: true, Map: "f"}, nil)
+	var got []string
+	for done := false; !done; {
+		for len(c.notes) == 0 {
+			c.notes = append(c.notes, c.readMsg(5*time.Second))
+		}
+		n := c.notes[0]
+		c.notes = c.notes[1:]
+		if string(n["method"]) == `"map.done"` {
+			done = true
+			continue
+		}
+		var mr protocol.MapResults
+		json.Unmarshal(n["params"], &mr)
+		if mr.Error != nil {
+			got = append(got, "error")
+		} else {
+			got = append(got, strings.ReplaceAll(string(mr.Results), " ", ""))
+		}
+	}
+	if strings.Join(got, " ") != "error [2] [4] [6]" {
+		t.Fatalf("stream delivered %v", got)
+	}
+	c.mustCall(protocol.MethodPoolClose, protocol.PoolRef{Pool: "p"}, nil)
+	c.mustCall(protocol.MethodPoolJoin, protocol.PoolJoinParams{Pool: "p"}, nil)
+	c.eventually("p", func(st protocol.PoolStats) bool { return st.Failed == 1 && st.Workers == 0 })
+}

@@ -57,6 +57,10 @@ func (p *Pool) addWorker(initial bool) error {
 	ended := p.state == protocol.PoolTerminated || p.state == protocol.PoolBroken
 	p.workers[w] = struct{}{}
 	endErr := p.endErr
+	if p.state == protocol.PoolClosed && p.pending == 0 {
+		// The work it was to replace a worker for is done meanwhile.
+		w.retire("the pool is closed and has no work left")
+	}
 	p.mu.Unlock()
 	if ended {
 		w.requestStop(endErr)
