@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	json "github.com/segmentio/encoding/json"
@@ -83,9 +84,9 @@ type Conn struct {
 	seq atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[ID]chan *wire // our calls awaiting their response
-	parked  map[ID]struct{}   // the peer's requests awaiting a reply
-	err     error             // why the connection ended; nil while up
+	pending map[ID]func(*wire) // our calls awaiting their response; nil: closed
+	parked  map[ID]struct{}    // the peer's requests awaiting a reply
+	err     error              // why the connection ended; nil while up
 	failed  bool
 
 	wmu     sync.Mutex
@@ -95,6 +96,12 @@ type Conn struct {
 	wstop   bool
 	wsig    chan struct{}
 	wclosed bool
+	writing bool // a write is under way, by the writer or an enqueuer
+	// raw, when the writer is a non-blocking file or socket, lets enqueue
+	// write at once without a hand-off to the writer goroutine, saving a
+	// goroutine wake-up per message. It never blocks: what the kernel will
+	// not take now is queued for the writer.
+	raw syscall.RawConn
 
 	closeOnce sync.Once
 	writeDone chan struct{}
@@ -112,7 +119,7 @@ func NewConn(r io.Reader, w io.Writer, closer io.Closer, h Handler, opts Options
 		opts.DrainTimeout = time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Conn{
+	c := &Conn{
 		r:         pipes.NewLineReader(r, opts.MaxLine),
 		w:         w,
 		closer:    closer,
@@ -120,13 +127,19 @@ func NewConn(r io.Reader, w io.Writer, closer io.Closer, h Handler, opts Options
 		opts:      opts,
 		ctx:       ctx,
 		cancel:    cancel,
-		pending:   make(map[ID]chan *wire),
+		pending:   make(map[ID]func(*wire)),
 		parked:    make(map[ID]struct{}),
 		wspace:    make(chan struct{}),
 		wsig:      make(chan struct{}, 1),
 		writeDone: make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	if sc, ok := w.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil && nonblocking(rc) {
+			c.raw = rc
+		}
+	}
+	return c
 }
 
 // Start launches the reader and writer goroutines.
@@ -186,11 +199,15 @@ func (c *Conn) fail(cause error) {
 	}
 	c.failed = true
 	c.err = cause
-	for id, ch := range c.pending {
-		close(ch)
+	waiting := make([]func(*wire), 0, len(c.pending))
+	for id, deliver := range c.pending {
+		waiting = append(waiting, deliver)
 		delete(c.pending, id)
 	}
 	c.mu.Unlock()
+	for _, deliver := range waiting {
+		deliver(nil)
+	}
 	c.cancel()
 	c.wmu.Lock()
 	c.wclosed = true
@@ -249,14 +266,14 @@ func (c *Conn) dispatch(line []byte) {
 	}
 	if m.ID != nil && (m.Result != nil || m.Error != nil) {
 		c.mu.Lock()
-		ch, ok := c.pending[ID(m.ID)]
+		deliver, ok := c.pending[ID(m.ID)]
 		delete(c.pending, ID(m.ID))
 		c.mu.Unlock()
 		if !ok {
 			c.report(fmt.Errorf("jsonrpc: response to unknown request id %s", m.ID))
 			return
 		}
-		ch <- m
+		deliver(m)
 		return
 	}
 	c.reject(line, m)
@@ -363,17 +380,9 @@ func (c *Conn) Call(ctx context.Context, method string, params, result any) erro
 	if err != nil {
 		return fmt.Errorf("call %s: %w", method, err)
 	}
-	id := ID(strconv.FormatUint(c.seq.Add(1), 10))
 	ch := make(chan *wire, 1)
-	c.mu.Lock()
-	if c.failed {
-		c.mu.Unlock()
-		return ErrClosed
-	}
-	c.pending[id] = ch
-	c.mu.Unlock()
-	if err := c.enqueue(appendRequest(make([]byte, 0, len(p)+len(method)+48), id, method, p)); err != nil {
-		c.forget(id)
+	id, err := c.send(method, p, func(m *wire) { ch <- m })
+	if err != nil {
 		return err
 	}
 	select {
@@ -401,10 +410,57 @@ func (c *Conn) Call(ctx context.Context, method string, params, result any) erro
 	}
 }
 
-func (c *Conn) forget(id ID) {
+// CallAsync sends a request and returns at once; done is called with the
+// result (raw) or the error when the response arrives, or with ErrClosed
+// when the connection ends first. done runs on the connection's read loop
+// (or in whoever ends the connection) and must not block. If CallAsync
+// returns an error, done is never called.
+func (c *Conn) CallAsync(method string, params any, done func(result json.RawMessage, err error)) error {
+	p, err := encodeParams(params)
+	if err != nil {
+		return fmt.Errorf("call %s: %w", method, err)
+	}
+	_, err = c.send(method, p, func(m *wire) {
+		switch {
+		case m == nil:
+			done(nil, ErrClosed)
+		case m.Error != nil:
+			done(nil, m.Error)
+		default:
+			done(m.Result, nil)
+		}
+	})
+	return err
+}
+
+// send registers deliver for a new request id and writes the request.
+func (c *Conn) send(method string, params []byte, deliver func(*wire)) (ID, error) {
+	id := ID(strconv.FormatUint(c.seq.Add(1), 10))
 	c.mu.Lock()
-	delete(c.pending, id)
+	if c.failed {
+		c.mu.Unlock()
+		return "", ErrClosed
+	}
+	c.pending[id] = deliver
 	c.mu.Unlock()
+	if err := c.enqueue(appendRequest(make([]byte, 0, len(params)+len(method)+48), id, method, params)); err != nil {
+		if !c.forget(id) {
+			// The connection failed meanwhile and has already delivered
+			// ErrClosed to deliver: the caller hears of it that way.
+			return id, nil
+		}
+		return "", err
+	}
+	return id, nil
+}
+
+// forget drops a pending call, reporting whether it was still pending.
+func (c *Conn) forget(id ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.pending[id]
+	delete(c.pending, id)
+	return ok
 }
 
 // Notify sends a notification without waiting.
@@ -469,11 +525,56 @@ func (c *Conn) enqueue(b []byte) error {
 		c.wmu.Unlock()
 		return ErrClosed
 	}
+	if c.raw != nil && !c.writing && len(c.wq) == 0 {
+		c.writing = true
+		c.wmu.Unlock()
+		n, err := tryWrite(c.raw, b)
+		c.wmu.Lock()
+		c.writing = false
+		if err != nil {
+			c.wmu.Unlock()
+			c.fail(fmt.Errorf("write: %w", err))
+			return ErrClosed
+		}
+		if n < len(b) {
+			// The rest goes first: nothing else was written meanwhile.
+			c.wq = append([][]byte{b[n:]}, c.wq...)
+			c.wbytes += len(b) - n
+		}
+		pending := len(c.wq) > 0
+		c.wmu.Unlock()
+		if pending {
+			c.signalWriter()
+		}
+		return nil
+	}
 	c.wq = append(c.wq, b)
 	c.wbytes += len(b)
 	c.wmu.Unlock()
 	c.signalWriter()
 	return nil
+}
+
+// tryWrite writes what the kernel takes now, without waiting.
+func tryWrite(rc syscall.RawConn, b []byte) (int, error) {
+	var n int
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				break
+			}
+		}
+		if werr == syscall.EAGAIN {
+			n, werr = 0, nil
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	return max(n, 0), werr
 }
 
 // writeLoop drains the queue, coalescing small messages into one write.
@@ -484,17 +585,22 @@ func (c *Conn) writeLoop() {
 	for range c.wsig {
 		for {
 			c.wmu.Lock()
-			batch, n, stop, closed := c.wq, c.wbytes, c.wstop, c.wclosed
+			batch, n, stop, closed, busy := c.wq, c.wbytes, c.wstop, c.wclosed, c.writing
+			if busy {
+				// An enqueuer is writing inline; it signals when done.
+				batch = nil
+			}
 			if len(batch) > 0 {
 				// Swap buffers: enqueuers fill spare while batch is written.
 				c.wq = spare[:0]
+				c.writing = true
 			}
 			c.wmu.Unlock()
 			if closed {
 				return
 			}
 			if len(batch) == 0 {
-				if stop {
+				if stop && !busy {
 					return
 				}
 				break
@@ -503,6 +609,7 @@ func (c *Conn) writeLoop() {
 			clear(batch)
 			spare = batch
 			c.wmu.Lock()
+			c.writing = false
 			c.wbytes -= n
 			close(c.wspace)
 			c.wspace = make(chan struct{})

@@ -315,3 +315,51 @@ func TestReplyParked(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+func TestCallAsync(t *testing.T) {
+	aR, bW, _ := os.Pipe()
+	bR, aW, _ := os.Pipe()
+	never := HandlerFunc(func(ctx context.Context, c *Conn, req *Request) (any, error) {
+		if req.Method == "hang" {
+			return nil, ErrAsync
+		}
+		return echo(ctx, c, req)
+	})
+	a := NewConn(aR, aW, pipeCloser{[]*os.File{aR, aW}}, echo, Options{})
+	b := NewConn(bR, bW, pipeCloser{[]*os.File{bR, bW}}, never, Options{})
+	a.Start()
+	b.Start()
+	type out struct {
+		res json.RawMessage
+		err error
+	}
+	got := make(chan out, 3)
+	done := func(res json.RawMessage, err error) { got <- out{res, err} }
+	for _, m := range []string{"echo", "fail", "hang"} {
+		if err := a.CallAsync(m, []int{1}, done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1, r2 := <-got, <-got
+	if string(r1.res) != "[1]" || r1.err != nil {
+		t.Fatalf("echo: %s %v", r1.res, r1.err)
+	}
+	var e *Error
+	if !errors.As(r2.err, &e) || e.Code != 7 {
+		t.Fatalf("fail: %v", r2.err)
+	}
+	b.Close() // the hanging call gets ErrClosed, once
+	if r3 := <-got; !errors.Is(r3.err, ErrClosed) {
+		t.Fatalf("hang after close: %v", r3.err)
+	}
+	<-a.Done()
+	if err := a.CallAsync("echo", nil, done); !errors.Is(err, ErrClosed) {
+		t.Fatalf("CallAsync on a closed conn: %v", err)
+	}
+	select {
+	case r := <-got:
+		t.Fatalf("done called after an error return: %+v", r)
+	case <-time.After(50 * time.Millisecond):
+	}
+	a.Close()
+}

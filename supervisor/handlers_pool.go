@@ -121,8 +121,11 @@ func (c *client) handlePoolTerminate(req *jsonrpc.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The state changes before the next request on this connection is
+	// read; only the wait for the workers to be reaped is parked.
+	p.stopNow(fmt.Sprintf("pool.terminate from %s", c.describe()))
 	c.s.goFunc(func() {
-		p.terminate(fmt.Sprintf("pool.terminate from %s", c.describe()))
+		p.wg.Wait()
 		c.reply(req.ID, struct{}{}, nil)
 	})
 	return nil, jsonrpc.ErrAsync

@@ -478,9 +478,15 @@ func (p *Pool) join(ctx context.Context) error {
 // are stopped (SIGTERM, grace, SIGKILL) and their running tasks fail. It
 // returns when every worker has been reaped.
 func (p *Pool) terminate(why string) {
+	p.stopNow(why)
+	p.wg.Wait()
+}
+
+// stopNow is terminate without the wait: the pool takes nothing new from
+// the moment it returns.
+func (p *Pool) stopNow(why string) {
 	p.end(protocol.PoolTerminated, protocol.Errorf(protocol.CodeTerminated,
 		"pool %s was terminated (%s) before the task finished", p.spec.Name, why))
-	p.wg.Wait()
 }
 
 // end moves the pool to a final state and fails everything not yet done.

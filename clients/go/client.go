@@ -174,3 +174,12 @@ func (c *Client) stream(id string) *stream {
 	defer c.mu.Unlock()
 	return c.streams[id]
 }
+
+// Status reports the supervisor's pools and processes (corral.status).
+func (c *Client) Status(ctx context.Context) (protocol.Status, error) {
+	var st protocol.Status
+	if err := c.call(ctx, protocol.MethodStatus, struct{}{}, &st); err != nil {
+		return st, fmt.Errorf("status: %w", err)
+	}
+	return st, nil
+}

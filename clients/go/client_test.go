@@ -72,6 +72,11 @@ func TestStartAndDial(t *testing.T) {
 	ctx := testCtx(t)
 	doublerPool(t, c, "d", 1)
 
+	st, err := c.Status(ctx)
+	if err != nil || st.Pid == 0 || st.Socket != c.Socket() || len(st.Pools) != 1 || st.Pools[0].Name != "d" {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+
 	// A second client dials the socket and sees the same pool.
 	d, err := Dial(ctx, c.Socket())
 	if err != nil {

@@ -103,9 +103,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 
 	var clientGone <-chan struct{}
 	if *stdio {
-		in, restore := pollableStdin()
-		defer restore()
-		clientGone = s.ServeConn(in, os.Stdout, in, "stdio")
+		in, restoreIn := pollable(0, "/dev/stdin")
+		defer restoreIn()
+		out, restoreOut := pollable(1, "/dev/stdout")
+		defer restoreOut()
+		clientGone = s.ServeConn(in, out, in, "stdio")
 	}
 	for {
 		select {
@@ -141,13 +143,14 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 }
 
-// pollableStdin returns stdin in non-blocking mode, so that closing it
-// interrupts a pending read, and a function restoring blocking mode.
-func pollableStdin() (*os.File, func()) {
-	if err := syscall.SetNonblock(0, true); err != nil {
-		return os.Stdin, func() {}
+// pollable returns fd in non-blocking mode, served by the runtime's poller:
+// closing stdin then interrupts a pending read, and a reply to the client is
+// written without parking a thread. The function restores blocking mode.
+func pollable(fd int, name string) (*os.File, func()) {
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return os.NewFile(uintptr(fd), name), func() {}
 	}
-	return os.NewFile(0, "/dev/stdin"), func() { syscall.SetNonblock(0, false) }
+	return os.NewFile(uintptr(fd), name), func() { syscall.SetNonblock(fd, false) }
 }
 
 func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {

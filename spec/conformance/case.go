@@ -6,6 +6,9 @@
 // (spec/conformance/<set>/<name>.json; the format is in README.md), so the
 // same files serve the Go tests, `corral check-worker`, and the tests of
 // shims in other languages.
+//
+// Most sets run against a worker; the "supervisor" set runs against a
+// supervisor (`corral serve --stdio`), playing the client.
 package conformance
 
 import (
@@ -21,7 +24,7 @@ import (
 	"time"
 )
 
-//go:embed worker/*.json doubler/*.json
+//go:embed worker/*.json doubler/*.json supervisor/*.json
 var embedded embed.FS
 
 // Case is one conformance case.
@@ -41,6 +44,9 @@ type Step struct {
 	SendRaw *string
 	// Expect is a pattern (see Match) the next message must match.
 	Expect any
+	// ExpectUnordered holds patterns the next len(ExpectUnordered) messages
+	// must match one to one, in any order.
+	ExpectUnordered []any
 	// ExpectSilence is how long no message may arrive.
 	ExpectSilence time.Duration
 	// CloseStdin ends the peer's input.
@@ -56,6 +62,8 @@ func (s *Step) Kind() string {
 		return "send"
 	case s.SendRaw != nil:
 		return "send_raw"
+	case s.ExpectUnordered != nil:
+		return "expect_unordered"
 	case s.ExpectSilence > 0:
 		return "expect_silence"
 	case s.CloseStdin:
@@ -73,7 +81,7 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if len(m) != 1 {
-		return fmt.Errorf("a step needs exactly one of send, send_raw, expect, expect_silence, close_stdin, expect_exit; got %d keys", len(m))
+		return fmt.Errorf("a step needs exactly one of send, send_raw, expect, expect_unordered, expect_silence, close_stdin, expect_exit; got %d keys", len(m))
 	}
 	*s = Step{}
 	for k, v := range m {
@@ -87,6 +95,9 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 				return errors.New("send: want a message object (use send_raw for anything else)")
 			}
 			s.Send = c.Bytes()
+			if _, err := varsIn(s.Send); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
 		case "send_raw":
 			var raw string
 			if err := json.Unmarshal(v, &raw); err != nil {
@@ -105,6 +116,21 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 				return fmt.Errorf("expect: %w", err)
 			}
 			s.Expect = p
+		case "expect_unordered":
+			p, err := decodeJSON(v)
+			if err != nil {
+				return fmt.Errorf("expect_unordered: %w", err)
+			}
+			ps, ok := p.([]any)
+			if !ok || len(ps) == 0 {
+				return fmt.Errorf("expect_unordered: want a non-empty array of patterns, got %s", v)
+			}
+			for i, p := range ps {
+				if err := CheckPattern(p); err != nil {
+					return fmt.Errorf("expect_unordered[%d]: %w", i, err)
+				}
+			}
+			s.ExpectUnordered = ps
 		case "expect_silence":
 			var secs float64
 			if err := json.Unmarshal(v, &secs); err != nil || secs <= 0 {
@@ -179,8 +205,13 @@ func LoadCases(fsys fs.FS, dir string) ([]Case, error) {
 	return cases, nil
 }
 
-// Sets lists the built-in case sets: "doubler" (a worker serving double) and
-// "worker" (any worker).
+// SupervisorSet is the built-in set that runs against a supervisor, `corral
+// serve --stdio`, rather than a worker: see SupervisorCases.
+const SupervisorSet = "supervisor"
+
+// Sets lists the built-in case sets that run against a worker: "doubler" (a
+// worker serving double) and "worker" (any worker). SupervisorSet is not one
+// of them.
 func Sets() []string {
 	entries, err := fs.ReadDir(embedded, ".")
 	if err != nil {
@@ -188,17 +219,28 @@ func Sets() []string {
 	}
 	var sets []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && e.Name() != SupervisorSet {
 			sets = append(sets, e.Name())
 		}
 	}
 	return sets
 }
 
-// Cases returns the built-in cases of one set.
+// Cases returns the built-in cases of one of Sets().
 func Cases(set string) ([]Case, error) {
+	if set == SupervisorSet {
+		return nil, fmt.Errorf("case set %q runs against a supervisor (corral serve --stdio), not a worker", set)
+	}
 	if _, err := fs.Stat(embedded, set); err != nil || strings.ContainsAny(set, "/.") {
 		return nil, fmt.Errorf("no case set %q (have %s)", set, strings.Join(Sets(), ", "))
 	}
 	return LoadCases(embedded, set)
+}
+
+// SupervisorCases returns the built-in cases that play a client against a
+// supervisor started as `corral serve --stdio` (a Command with Supervisor
+// set). They need the variables DOUBLER and DOUBLER_ARGS (Options.Vars): the
+// command and arguments of a worker serving double, for their pools.
+func SupervisorCases() ([]Case, error) {
+	return LoadCases(embedded, SupervisorSet)
 }

@@ -49,8 +49,27 @@ func (m *Mismatch) Error() string {
 // same length. Numbers match by value (1 matches 1.0), other scalars exactly.
 // The strings "$any", "$string", "$number", "$array", "$object" and
 // "$absent", and objects {"$each": P}, match as their constants describe.
+// A variable, "${NAME}", matches any value here (see Options.Vars for what it
+// does in a run).
 func Match(pattern, value any) error {
-	return match("", pattern, value)
+	_, err := matchVars(pattern, value, nil)
+	return err
+}
+
+// matchVars is Match where the pattern's variables ("${NAME}") that vars
+// holds must equal their values, and the others match any value and are
+// captured: it returns their values when the whole pattern matches.
+func matchVars(pattern, value any, vars map[string]any) (map[string]any, error) {
+	m := &matcher{vars: vars}
+	if err := m.match("", pattern, value); err != nil {
+		return nil, err
+	}
+	return m.bound, nil
+}
+
+type matcher struct {
+	vars  map[string]any // known before this match
+	bound map[string]any // captured by it
 }
 
 // MatchJSON is Match on JSON text.
@@ -69,10 +88,10 @@ func MatchJSON(pattern, value []byte) error {
 	return Match(p, v)
 }
 
-func match(path string, p, v any) error {
+func (m *matcher) match(path string, p, v any) error {
 	switch p := p.(type) {
 	case string:
-		return matchString(path, p, v)
+		return m.matchString(path, p, v)
 	case map[string]any:
 		if each, ok := p[EachKey]; ok && len(p) == 1 {
 			a, ok := v.([]any)
@@ -80,7 +99,7 @@ func match(path string, p, v any) error {
 				return mismatch(path, "an array", v)
 			}
 			for i, e := range a {
-				if err := match(fmt.Sprintf("%s[%d]", path, i), each, e); err != nil {
+				if err := m.match(fmt.Sprintf("%s[%d]", path, i), each, e); err != nil {
 					return err
 				}
 			}
@@ -106,7 +125,7 @@ func match(path string, p, v any) error {
 			case !present:
 				return &Mismatch{Path: sub, Want: describe(p[k]), Got: "nothing (key absent)"}
 			default:
-				if err := match(sub, p[k], got); err != nil {
+				if err := m.match(sub, p[k], got); err != nil {
 					return err
 				}
 			}
@@ -121,7 +140,7 @@ func match(path string, p, v any) error {
 			return mismatch(path, fmt.Sprintf("%d elements", len(p)), v)
 		}
 		for i := range p {
-			if err := match(fmt.Sprintf("%s[%d]", path, i), p[i], a[i]); err != nil {
+			if err := m.match(fmt.Sprintf("%s[%d]", path, i), p[i], a[i]); err != nil {
 				return err
 			}
 		}
@@ -142,7 +161,20 @@ func match(path string, p, v any) error {
 	return nil
 }
 
-func matchString(path, p string, v any) error {
+func (m *matcher) matchString(path, p string, v any) error {
+	if name, ok := varName(p); ok {
+		if want, known := m.bound[name]; known {
+			return matchValue(path, p, want, v)
+		}
+		if want, known := m.vars[name]; known {
+			return matchValue(path, p, want, v)
+		}
+		if m.bound == nil {
+			m.bound = map[string]any{}
+		}
+		m.bound[name] = v
+		return nil
+	}
 	var ok bool
 	switch p {
 	case AnyValue:
@@ -164,6 +196,47 @@ func matchString(path, p string, v any) error {
 		return mismatch(path, describe(p), v)
 	}
 	return nil
+}
+
+// matchValue checks that v equals want, the value of the variable p.
+func matchValue(path, p string, want, v any) error {
+	if !equal(want, v) {
+		return mismatch(path, p+" = "+render(want), v)
+	}
+	return nil
+}
+
+// equal reports whether two decoded JSON values are equal, numbers by value.
+func equal(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		o, ok := b.(map[string]any)
+		if !ok || len(o) != len(a) {
+			return false
+		}
+		for k, e := range a {
+			if f, ok := o[k]; !ok || !equal(e, f) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		o, ok := b.([]any)
+		if !ok || len(o) != len(a) {
+			return false
+		}
+		for i := range a {
+			if !equal(a[i], o[i]) {
+				return false
+			}
+		}
+		return true
+	case string, bool, nil:
+		return a == b
+	}
+	x, ok := number(a)
+	y, ok2 := number(b)
+	return ok && ok2 && x.Cmp(y) == 0
 }
 
 // literal is the string a non-special pattern string matches: "$$x" matches
@@ -200,6 +273,7 @@ func describe(p any) string {
 
 // CheckPattern rejects patterns that would not mean what they seem to: an
 // unknown "$word" string, or {"$each": P} with other keys beside it.
+// Variables ("${NAME}") are allowed.
 func CheckPattern(p any) error {
 	return checkPattern("", p)
 }
@@ -209,6 +283,9 @@ func checkPattern(path string, p any) error {
 	case string:
 		switch p {
 		case AnyValue, AnyString, AnyNumber, AnyArray, AnyObject, Absent:
+			return nil
+		}
+		if _, ok := varName(p); ok {
 			return nil
 		}
 		if strings.HasPrefix(p, "$") && !strings.HasPrefix(p, "$$") {

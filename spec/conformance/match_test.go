@@ -45,6 +45,12 @@ func TestMatch(t *testing.T) {
 		{`"$$any"`, `"$any"`, ""},
 		{`"$$any"`, `5`, `expected "$any"`},
 		{`{"$corral":"queue"}`, `{"$corral":"queue","name":"q"}`, ""}, // keys are literal
+		// A variable with no value matches anything; one with a value, only it.
+		{`"${X}"`, `null`, ""},
+		{`{"a":"${X}","b":"${X}"}`, `{"a":[1,{"c":2}],"b":[1.0,{"c":2}]}`, ""},
+		{`{"a":"${X}","b":"${X}"}`, `{"a":[1,{"c":2}],"b":[1,{"c":2,"d":3}]}`, `b: expected ${X} = [1,{"c":2}], got [1,{"c":2,"d":3}]`},
+		{`{"a":"${X}"}`, `{}`, "a: expected"},
+		{`"$${X}"`, `"${X}"`, ""},
 	}
 	for _, tt := range tests {
 		err := MatchJSON([]byte(tt.pattern), []byte(tt.value))
@@ -66,6 +72,9 @@ func TestCheckPattern(t *testing.T) {
 		{`{"id":"$strng"}`, `at id: unknown special string "$strng"`},
 		{`["$nope"]`, `at [0]: unknown special`},
 		{`{"$each":1,"x":2}`, `must be the object's only key`},
+		{`{"task":"${T}","x":"${_a1}"}`, ""},
+		{`"${1x}"`, `unknown special string "${1x}"`},
+		{`"${}"`, `unknown special string`},
 	}
 	for _, tt := range tests {
 		p, err := decodeJSON([]byte(tt.pattern))
@@ -99,6 +108,10 @@ func TestParseCase(t *testing.T) {
 		{`{"name":"x","steps":[{"expect_silence":0}]}`, "positive number"},
 		{`{"name":"x","steps":[{"close_stdin":false}]}`, "want true"},
 		{`{"name":"x","steps":[{"expect_exit":"0"}]}`, "integer exit status"},
+		{`{"name":"x","steps":[{"expect_unordered":[{"a":1},"$any"]}]}`, ""},
+		{`{"name":"x","steps":[{"expect_unordered":[]}]}`, "non-empty array"},
+		{`{"name":"x","steps":[{"expect_unordered":{"a":1}}]}`, "non-empty array"},
+		{`{"name":"x","steps":[{"expect_unordered":[1,"$strng"]}]}`, `expect_unordered[1]: pattern (root): unknown special string`},
 	}
 	for _, tt := range tests {
 		_, err := ParseCase([]byte(tt.file))

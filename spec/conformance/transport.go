@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/corralhq/corral/child"
 	"github.com/corralhq/corral/protocol"
@@ -38,7 +39,7 @@ type ExitWaiter interface {
 	Wait(ctx context.Context) (int, error)
 }
 
-// Command says how to start a worker.
+// Command says how to start a worker, or a supervisor.
 type Command struct {
 	Path string   // looked up in PATH when it has no slash
 	Args []string // arguments after Path
@@ -48,12 +49,23 @@ type Command struct {
 	// FDs puts the protocol on fds 3 (the worker reads) and 4 (it writes),
 	// and tells the worker so with CORRAL_PROTOCOL_FDS=3,4.
 	FDs bool
+	// Supervisor says the command is a supervisor, such as `corral serve
+	// --stdio`, to be played against as a client: it gets no worker
+	// identity (CORRAL_WORKER_ID, …) in its environment, and Close first
+	// ends its input and gives it SupervisorGrace to shut down (its workers
+	// with it, and its socket removed) before killing it. FDs must be false.
+	Supervisor bool
 }
 
-// Process is a worker process as a Transport: its protocol streams are
-// stdin/stdout, or fds 3/4. It runs in its own process group, which Close
-// kills.
+// SupervisorGrace is how long Close lets a supervisor shut down after the end
+// of its input.
+const SupervisorGrace = 5 * time.Second
+
+// Process is a worker (or supervisor) process as a Transport: its protocol
+// streams are stdin/stdout, or fds 3/4. It runs in its own process group,
+// which Close kills.
 type Process struct {
+	peer  string // "worker" or "supervisor", for reasons
 	proc  *child.Proc
 	in    *os.File // our end of the worker's input
 	out   *os.File // our end of the worker's protocol output
@@ -71,8 +83,16 @@ type Process struct {
 	wg      sync.WaitGroup
 }
 
-// Start starts the worker cmd describes. The caller must Close it.
+// Start starts the worker (or supervisor) cmd describes. The caller must
+// Close it.
 func Start(cmd Command) (*Process, error) {
+	peer := "worker"
+	if cmd.Supervisor {
+		peer = "supervisor"
+		if cmd.FDs {
+			return nil, errors.New("a supervisor serves its client on stdin/stdout: FDs must be false")
+		}
+	}
 	var ours []*os.File // every pipe end, closed if starting fails
 	pipe := func() (r, w *os.File, err error) {
 		r, w, err = child.Pipe()
@@ -116,11 +136,11 @@ func Start(cmd Command) (*Process, error) {
 	proc, err := sp.Start(spec)
 	sp.Close()
 	if err != nil {
-		return fail(fmt.Errorf("start worker: %w", err))
+		return fail(fmt.Errorf("start %s: %w", peer, err))
 	}
 	child.CloseAll(inR, outW, noiseW) // the worker's ends: it has its own copies
 
-	p := &Process{proc: proc, in: inW, out: outR, noise: noiseR,
+	p := &Process{peer: peer, proc: proc, in: inW, out: outR, noise: noiseR,
 		lines: make(chan struct{}, 1), noiseDone: make(chan struct{})}
 	p.wg.Add(2)
 	go p.readLines()
@@ -130,13 +150,17 @@ func Start(cmd Command) (*Process, error) {
 
 // workerEnv is the environment a supervisor would give a worker. Inherited
 // CORRAL_* variables are dropped: check-worker run from inside a corral
-// worker must not pass on its own fds setting or identity.
+// worker must not pass on its own fds setting or identity. A supervisor gets
+// none of them either.
 func workerEnv(cmd Command) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CORRAL_") {
 			env = append(env, kv)
 		}
+	}
+	if cmd.Supervisor {
+		return append(env, cmd.Env...)
 	}
 	env = append(env,
 		protocol.EnvWorkerID+"=1",
@@ -149,7 +173,7 @@ func workerEnv(cmd Command) []string {
 	return append(env, cmd.Env...)
 }
 
-// Pid is the worker's process id.
+// Pid is the process id of the worker (or supervisor).
 func (p *Process) Pid() int { return p.proc.Pid() }
 
 func (p *Process) readLines() {
@@ -192,7 +216,7 @@ func (p *Process) readNoise() {
 func (p *Process) Send(ctx context.Context, line []byte) error {
 	d, _ := ctx.Deadline() // the zero time, no deadline, when ctx has none
 	if err := p.in.SetWriteDeadline(d); err != nil {
-		return fmt.Errorf("write to worker: %w", err)
+		return fmt.Errorf("write to %s: %w", p.peer, err)
 	}
 	_, err := p.in.Write(append(line[:len(line):len(line)], '\n'))
 	switch {
@@ -200,13 +224,13 @@ func (p *Process) Send(ctx context.Context, line []byte) error {
 		return nil
 	case errors.Is(err, syscall.EPIPE):
 		if note := p.exitNote(ctx); note != "" {
-			return fmt.Errorf("the worker stopped reading its input: it %s", note)
+			return fmt.Errorf("the %s stopped reading its input: it %s", p.peer, note)
 		}
-		return errors.New("the worker closed its input but is still running")
+		return fmt.Errorf("the %s closed its input but is still running", p.peer)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return errors.New("the worker is not reading its input")
+		return fmt.Errorf("the %s is not reading its input", p.peer)
 	}
-	return fmt.Errorf("write to worker: %w", err)
+	return fmt.Errorf("write to %s: %w", p.peer, err)
 }
 
 // Next returns the worker's next output line. When the output has ended it
@@ -233,18 +257,18 @@ func (p *Process) Next(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// ErrOutputClosed is wrapped by Next's error once the worker's output has
-// ended.
-var ErrOutputClosed = errors.New("the worker closed its output")
+// ErrOutputClosed is wrapped by Next's error once the peer's output has
+// ended ("the worker closed its output: it exited with code 1").
+var ErrOutputClosed = errors.New("closed its output")
 
 func (p *Process) ended(ctx context.Context, readErr error) error {
 	if readErr != io.EOF {
-		return fmt.Errorf("%w: %v", ErrOutputClosed, readErr)
+		return fmt.Errorf("the %s %w: %v", p.peer, ErrOutputClosed, readErr)
 	}
 	if note := p.exitNote(ctx); note != "" {
-		return fmt.Errorf("%w: it %s", ErrOutputClosed, note)
+		return fmt.Errorf("the %s %w: it %s", p.peer, ErrOutputClosed, note)
 	}
-	return fmt.Errorf("%w but is still running", ErrOutputClosed)
+	return fmt.Errorf("the %s %w but is still running", p.peer, ErrOutputClosed)
 }
 
 // exitNote waits, within ctx, for the worker to exit, and says how it did
@@ -285,8 +309,18 @@ func (p *Process) Wait(ctx context.Context) (int, error) {
 }
 
 // Close kills the worker's process group, reaps the worker, and returns
-// once this Process's goroutines have ended.
+// once this Process's goroutines have ended. A supervisor first gets the end
+// of its input and SupervisorGrace to exit.
 func (p *Process) Close() error {
+	if p.peer == "supervisor" {
+		p.CloseSend()
+		t := time.NewTimer(SupervisorGrace)
+		select {
+		case <-p.proc.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	p.proc.Kill()
 	p.CloseSend()
 	// Closing our read ends unblocks the readers even if a grandchild that
