@@ -287,102 +287,6 @@ func (p *Pool) checkLocked(fn string) *jsonrpc.Error {
 	return nil
 }
 
-// enqueue hands j to an idle worker, or queues it (at the front for a
-// retry, so a retried task does not lose its place).
-func (p *Pool) enqueue(j *job, front bool) {
-	p.mu.Lock()
-	if p.state == protocol.PoolTerminated || p.state == protocol.PoolBroken {
-		err := p.endErr
-		p.mu.Unlock()
-		j.fail(err)
-		return
-	}
-	if n := len(p.idle); n > 0 {
-		w := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		p.busy++
-		p.mu.Unlock()
-		w.jobs <- j // capacity 1, and w was idle: never blocks
-		return
-	}
-	if front {
-		if p.qhead > 0 {
-			p.qhead--
-			p.queue[p.qhead] = j
-		} else {
-			p.queue = append([]*job{j}, p.queue...)
-		}
-	} else {
-		p.queue = append(p.queue, j)
-	}
-	p.mu.Unlock()
-}
-
-// next returns w's next job, waiting while there is none. It returns nil
-// when w must stop: asked to, recycled, or its process is gone.
-func (p *Pool) next(w *worker) *job {
-	for {
-		p.mu.Lock()
-		if w.stopRequested() || w.ctx.Err() != nil {
-			p.mu.Unlock()
-			return nil
-		}
-		if w.isRetired() {
-			p.mu.Unlock()
-			return nil
-		}
-		if p.spec.MaxTasksPerWorker > 0 && w.ran >= p.spec.MaxTasksPerWorker {
-			p.mu.Unlock()
-			w.retire("max_tasks_per_worker reached")
-			return nil
-		}
-		for p.qhead < len(p.queue) {
-			j := p.queue[p.qhead]
-			p.queue[p.qhead] = nil
-			p.qhead++
-			if p.qhead == len(p.queue) {
-				p.queue, p.qhead = p.queue[:0], 0
-			}
-			if j.dead() {
-				continue
-			}
-			p.busy++
-			p.mu.Unlock()
-			return j
-		}
-		p.idle = append(p.idle, w)
-		p.mu.Unlock()
-		select {
-		case j := <-w.jobs:
-			if j.dead() {
-				p.jobFinished()
-				continue
-			}
-			return j
-		case <-w.ctx.Done():
-		}
-		p.mu.Lock()
-		if i := slices.Index(p.idle, w); i >= 0 {
-			p.idle = slices.Delete(p.idle, i, i+1)
-			p.mu.Unlock()
-			return nil
-		}
-		p.mu.Unlock()
-		// Someone handed us a job as we stopped: give it back.
-		j := <-w.jobs
-		p.jobFinished()
-		p.enqueue(j, true)
-		return nil
-	}
-}
-
-// jobFinished is called by a worker when its current job is over.
-func (p *Pool) jobFinished() {
-	p.mu.Lock()
-	p.busy--
-	p.mu.Unlock()
-}
-
 func (p *Pool) taskEnded(failed bool) {
 	p.mu.Lock()
 	if failed {
@@ -427,8 +331,9 @@ func (p *Pool) drained() {
 		// Wake the idle ones; busy ones leave after their job (of a map
 		// that already ended).
 		for _, w := range p.idle {
-			w.cancel()
+			w.wake()
 		}
+		p.idle = nil
 	}
 }
 

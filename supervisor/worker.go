@@ -13,15 +13,15 @@ import (
 	json "github.com/segmentio/encoding/json"
 
 	"github.com/corralhq/corral/child"
-	"github.com/corralhq/corral/internal/jsonx"
 	"github.com/corralhq/corral/jsonrpc"
 	"github.com/corralhq/corral/pipes"
 	"github.com/corralhq/corral/protocol"
 )
 
-// worker is one process of a pool and the goroutine that feeds it jobs.
-// That goroutine owns the process: it alone stops it, and it reports the
-// exit to the pool.
+// worker is one process of a pool. Its goroutine (run) owns the process:
+// it alone stops it, settles what the process's loss leaves behind, and
+// reports the exit to the pool. Jobs themselves run event-driven
+// (dispatch.go).
 type worker struct {
 	p       *Pool
 	id      int64
@@ -34,12 +34,19 @@ type worker struct {
 	// ctx ends when the process exits or the worker is asked to stop.
 	ctx    context.Context
 	cancel context.CancelFunc
-	jobs   chan *job // capacity 1: a job handed to this worker while idle
+	events chan struct{} // capacity 1: wakes run to look at the state
+
+	// Job state, guarded by p.mu.
+	cur      *job        // the job in flight; nil when free
+	attempt  uint64      // identifies cur's run, for claim
+	timer    *time.Timer // task_timeout of cur
+	lost     bool        // cur's call ended with the connection
+	timedOut bool        // cur timed out and the process was stopped
+	ran      int         // jobs run, for max_tasks_per_worker
 
 	mu      sync.Mutex
 	stopErr *jsonrpc.Error // set by requestStop: why running work fails
 	retired string         // set by retire: why the worker leaves gracefully
-	ran     int            // jobs run, for max_tasks_per_worker
 
 	pipesWG sync.WaitGroup // the process watcher and output forwarders
 }
@@ -78,8 +85,8 @@ func (p *Pool) spawn() (*worker, error) {
 	w := &worker{
 		p:    p,
 		id:   p.s.workerSeq.Add(1),
-		name: fmt.Sprintf("%s-%d", p.spec.Name, n),
-		jobs: make(chan *job, 1),
+		name:   fmt.Sprintf("%s-%d", p.spec.Name, n),
+		events: make(chan struct{}, 1),
 	}
 	w.log = p.log.With().Str("worker", w.name).Logger()
 	spawnErr := func(err error) error {
@@ -191,6 +198,7 @@ func (w *worker) requestStop(err *jsonrpc.Error) {
 	}
 	w.mu.Unlock()
 	w.cancel()
+	w.wake()
 }
 
 func (w *worker) isRetired() bool {
@@ -230,8 +238,9 @@ func (w *worker) run() {
 	w.p.workerExited(w, crashed, why)
 }
 
-// serve runs the handshake and the job loop. crashed reports an exit the
-// supervisor did not ask for.
+// serve runs the handshake, puts the worker to work, then waits for the
+// moment it must end. crashed reports an exit the supervisor did not ask
+// for.
 func (w *worker) serve() (crashed bool, why string) {
 	hello, err := w.hello()
 	if err != nil {
@@ -243,31 +252,65 @@ func (w *worker) serve() (crashed bool, why string) {
 		return true, err.Error()
 	}
 	w.p.workerReady(w, hello)
+	w.p.offer(w)
 	for {
-		j := w.p.next(w)
-		if j == nil {
-			if w.stopRequested() {
-				return false, "stopped"
+		select {
+		case <-w.events:
+		case <-w.proc.Done():
+		}
+		p := w.p
+		p.mu.Lock()
+		lost, timedOut, busy := w.lost, w.timedOut, w.cur != nil
+		p.mu.Unlock()
+		exited := false
+		select {
+		case <-w.proc.Done():
+			exited = true
+		default:
+		}
+		switch {
+		case w.stopRequested():
+			if j := w.claimCurrent(); j != nil {
+				w.mu.Lock()
+				stopErr := w.stopErr
+				w.mu.Unlock()
+				j.fail(stopErr)
 			}
+			return false, "stopped"
+		case timedOut:
+			return false, "stopped: task timeout"
+		case lost || (exited && busy):
+			exit := w.waitExit()
+			if j := w.claimCurrent(); j != nil {
+				w.lose(j, exit)
+			}
+			return true, "exited mid-task: " + exit.String()
+		case exited:
+			return true, "exited while idle: " + w.proc.Exit().String()
+		case w.isRetired() && !busy:
 			w.mu.Lock()
 			retired := w.retired
 			w.mu.Unlock()
-			if retired != "" {
-				return false, retired
-			}
-			return true, "exited while idle: " + w.waitExit().String()
-		}
-		status := w.exec(j)
-		w.p.jobFinished()
-		switch status {
-		case jobLost:
-			return true, "exited mid-task: " + w.proc.Exit().String()
-		case jobTimedOut:
-			return false, "stopped: task timeout"
-		case jobStopped:
-			return false, "stopped"
+			return false, retired
 		}
 	}
+}
+
+// lose settles a job whose worker died under it: run again when the pool
+// allows retries, otherwise failed with worker_lost.
+func (w *worker) lose(j *job, exit child.Exit) {
+	j.attemptsUsed++
+	if j.attemptsUsed <= w.p.spec.Retries {
+		w.log.Warn().Str("task", w.jobName(j)).Str("exit", exit.String()).
+			Int("attempt", j.attemptsUsed).Msg("worker lost mid-task; retrying the task")
+		j.retry()
+		w.p.enqueue(j, true)
+		return
+	}
+	w.log.Error().Str("task", w.jobName(j)).Str("exit", exit.String()).Msg("worker lost mid-task")
+	j.fail(protocol.ErrorWith(protocol.CodeWorkerLost,
+		fmt.Sprintf("task %s lost: worker %s (pid %d) %s", w.jobName(j), w.name, w.proc.Pid(), exit),
+		w.lossData(j, exit)))
 }
 
 // waitExit waits, briefly, for a process whose pipes closed to be reaped.
@@ -316,82 +359,6 @@ func (w *worker) hello() (protocol.HelloResult, error) {
 		return res, fmt.Errorf("answered corral.hello with role %q, not %q", res.Role, protocol.RoleWorker)
 	}
 	return res, nil
-}
-
-type jobStatus int
-
-const (
-	jobDone     jobStatus = iota // answered, successfully or not; worker fine
-	jobLost                      // the process died or broke the protocol
-	jobTimedOut                  // task_timeout: the worker was stopped
-	jobStopped                   // the pool is ending
-)
-
-// exec runs one job on the worker and settles it.
-func (w *worker) exec(j *job) jobStatus {
-	if j.t != nil && !j.t.start() {
-		return jobDone // cancelled while queued
-	}
-	w.mu.Lock()
-	w.ran++
-	w.mu.Unlock()
-	ctx := w.ctx
-	if d := w.p.spec.TaskTimeout.Duration(); d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
-	var result json.RawMessage
-	var err error
-	if j.t != nil {
-		result, err = w.runTask(ctx, j.t)
-	} else {
-		result, err = w.runChunk(ctx, j)
-	}
-	var rerr *jsonrpc.Error
-	switch {
-	case err == nil:
-		if j.t != nil {
-			j.t.finish(result, nil)
-		} else {
-			j.m.chunkDone(j.chunk, result, nil)
-		}
-		return jobDone
-	case errors.As(err, &rerr):
-		j.fail(w.taskError(j, rerr))
-		return jobDone
-	case w.stopRequested():
-		w.mu.Lock()
-		stopErr := w.stopErr
-		w.mu.Unlock()
-		j.fail(stopErr)
-		return jobStopped
-	case errors.Is(err, context.DeadlineExceeded) && w.ctx.Err() == nil:
-		d := w.p.spec.TaskTimeout.Duration()
-		w.log.Warn().Str("task", w.jobName(j)).Dur("timeout", d).Msg("task timed out; stopping its worker")
-		exit := w.proc.Stop(w.p.spec.StopGrace.Duration())
-		j.fail(protocol.ErrorWith(protocol.CodeTaskTimeout,
-			fmt.Sprintf("task %s timed out after %v; worker %s (pid %d) was stopped (%s) and is being replaced",
-				w.jobName(j), d, w.name, w.proc.Pid(), exit),
-			w.lossData(j, exit)))
-		return jobTimedOut
-	default:
-		exit := w.waitExit()
-		j.attemptsUsed++
-		if j.attemptsUsed <= w.p.spec.Retries {
-			w.log.Warn().Str("task", w.jobName(j)).Str("exit", exit.String()).
-				Int("attempt", j.attemptsUsed).Msg("worker lost mid-task; retrying the task")
-			j.retry()
-			w.p.enqueue(j, true)
-			return jobLost
-		}
-		lost := protocol.ErrorWith(protocol.CodeWorkerLost,
-			fmt.Sprintf("task %s lost: worker %s (pid %d) %s", w.jobName(j), w.name, w.proc.Pid(), exit),
-			w.lossData(j, exit))
-		w.log.Error().Str("task", w.jobName(j)).Str("exit", exit.String()).Msg("worker lost mid-task")
-		j.fail(lost)
-		return jobLost
-	}
 }
 
 func (w *worker) jobName(j *job) string {
@@ -443,78 +410,6 @@ func (w *worker) taskError(j *job, e *jsonrpc.Error) *jsonrpc.Error {
 		code = protocol.CodeUnknownFunction
 	}
 	return protocol.ErrorWith(code, e.Message, d)
-}
-
-func (w *worker) runTask(ctx context.Context, t *task) (json.RawMessage, error) {
-	params := protocol.RunParams{Task: t.id, Fn: t.fn, Args: t.args, Kwargs: t.kwargs}
-	var raw json.RawMessage
-	err := w.conn.Call(ctx, protocol.MethodTaskRun, params, &raw)
-	return raw, err
-}
-
-// runChunk runs one chunk of a map: as one task.map call when the worker
-// serves it, otherwise item by item.
-func (w *worker) runChunk(ctx context.Context, j *job) (json.RawMessage, error) {
-	m := j.m
-	run := m.runs[j.chunk]
-	id := fmt.Sprintf("%s.%d", m.id, j.chunk)
-	w.p.mu.Lock()
-	batch := w.p.batch
-	w.p.mu.Unlock()
-	if batch {
-		// Built by hand: the items are already valid JSON, and this is
-		// the one copy they make on the way to the worker.
-		params := make([]byte, 0, len(run)+len(m.fn)+len(id)+48)
-		params = append(params, `{"task":`...)
-		params = json.AppendEscape(params, id, 0)
-		params = append(params, `,"fn":`...)
-		params = json.AppendEscape(params, m.fn, 0)
-		params = append(params, `,"items":[`...)
-		params = append(params, run...)
-		params = append(params, ']')
-		if m.star {
-			params = append(params, `,"star":true`...)
-		}
-		params = append(params, '}')
-		var raw json.RawMessage
-		if err := w.conn.Call(ctx, protocol.MethodTaskMap, json.RawMessage(params), &raw); err != nil {
-			return nil, err
-		}
-		if n, err := jsonx.Count(raw); err != nil || n != m.counts[j.chunk] {
-			return nil, protocol.ErrorWith(protocol.CodeTaskFailed,
-				fmt.Sprintf("worker %s answered task.map with %s for %d items", w.name, describeCount(n, err), m.counts[j.chunk]),
-				protocol.ErrorData{Type: "ProtocolError"})
-		}
-		return raw, nil
-	}
-	items, _, err := jsonx.Chunks(append(append([]byte{'['}, run...), ']'), 1)
-	if err != nil {
-		return nil, err
-	}
-	results := make([][]byte, len(items))
-	for i, it := range items {
-		args := json.RawMessage(it)
-		if !m.star {
-			args = append(append([]byte{'['}, it...), ']')
-		}
-		var raw json.RawMessage
-		err := w.conn.Call(ctx, protocol.MethodTaskRun, protocol.RunParams{Task: id, Fn: m.fn, Args: args}, &raw)
-		var rerr *jsonrpc.Error
-		if errors.As(err, &rerr) {
-			var d protocol.ErrorData
-			if len(rerr.Data) > 0 {
-				json.Unmarshal(rerr.Data, &d)
-			}
-			idx := i
-			d.Index = &idx
-			return nil, protocol.ErrorWith(rerr.Code, rerr.Message, d)
-		}
-		if err != nil {
-			return nil, err
-		}
-		results[i] = rawOrNull(raw)
-	}
-	return jsonx.Join(results), nil
 }
 
 func describeCount(n int, err error) string {
