@@ -83,8 +83,8 @@ func (p *Pool) spawn() (*worker, error) {
 	n := p.seq
 	p.mu.Unlock()
 	w := &worker{
-		p:    p,
-		id:   p.s.workerSeq.Add(1),
+		p:      p,
+		id:     p.s.workerSeq.Add(1),
 		name:   fmt.Sprintf("%s-%d", p.spec.Name, n),
 		events: make(chan struct{}, 1),
 	}
