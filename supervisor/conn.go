@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	json "github.com/segmentio/encoding/json"
@@ -172,6 +173,27 @@ func (c *client) dropTask(id string) {
 
 func (c *client) handleStatus(req *jsonrpc.Request) (any, error) {
 	return c.s.status(), nil
+}
+
+// awaitThen parks a request until done is closed or the timeout (if any)
+// passes, then calls settle on a goroutine of the supervisor's; settle is
+// not called if the connection ends first.
+func (c *client) awaitThen(done <-chan struct{}, timeout *protocol.Seconds, settle func(timedOut bool)) {
+	c.s.goFunc(func() {
+		var expired <-chan time.Time
+		if timeout != nil {
+			t := time.NewTimer(timeout.Duration())
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case <-done:
+			settle(false)
+		case <-expired:
+			settle(true)
+		case <-c.conn.Done():
+		}
+	})
 }
 
 // reply answers a parked request; a connection that has gone is not an

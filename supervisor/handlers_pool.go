@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/corralhq/corral/jsonrpc"
 	"github.com/corralhq/corral/protocol"
@@ -96,21 +95,13 @@ func (c *client) handlePoolJoin(req *jsonrpc.Request) (any, error) {
 		return struct{}{}, nil
 	default:
 	}
-	c.s.goFunc(func() {
-		var timeout <-chan time.Time
-		if params.Timeout != nil {
-			t := time.NewTimer(params.Timeout.Duration())
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case <-ch:
-			c.reply(req.ID, struct{}{}, nil)
-		case <-timeout:
+	c.awaitThen(ch, params.Timeout, func(timedOut bool) {
+		if timedOut {
 			c.reply(req.ID, nil, protocol.Errorf(protocol.CodeTimeout,
 				"timeout: pool %s still has work after %v", p.spec.Name, params.Timeout.Duration()))
-		case <-c.conn.Done():
+			return
 		}
+		c.reply(req.ID, struct{}{}, nil)
 	})
 	return nil, jsonrpc.ErrAsync
 }

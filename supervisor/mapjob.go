@@ -268,7 +268,7 @@ func (m *mapJob) end() {
 	if m.parkKey != 0 {
 		m.owner.unpark(m.parkKey)
 	}
-	m.pool.mapEnded(failed)
+	m.pool.workEnded(failed)
 }
 
 // dead reports whether the map's remaining chunks need not run.

@@ -287,18 +287,8 @@ func (p *Pool) checkLocked(fn string) *jsonrpc.Error {
 	return nil
 }
 
-func (p *Pool) taskEnded(failed bool) {
-	p.mu.Lock()
-	if failed {
-		p.failed++
-	} else {
-		p.done++
-	}
-	p.ended()
-	p.mu.Unlock()
-}
-
-func (p *Pool) mapEnded(failed bool) {
+// workEnded counts a task or map that has ended.
+func (p *Pool) workEnded(failed bool) {
 	p.mu.Lock()
 	if failed {
 		p.failed++

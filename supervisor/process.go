@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -200,21 +199,7 @@ func (c *client) handleProcessJoin(req *jsonrpc.Request) (any, error) {
 		return p.info(), nil
 	default:
 	}
-	c.s.goFunc(func() {
-		var timeout <-chan time.Time
-		if params.Timeout != nil {
-			t := time.NewTimer(params.Timeout.Duration())
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case <-p.proc.Done():
-		case <-timeout:
-		case <-c.conn.Done():
-			return
-		}
-		c.reply(req.ID, p.info(), nil)
-	})
+	c.awaitThen(p.proc.Done(), params.Timeout, func(bool) { c.reply(req.ID, p.info(), nil) })
 	return nil, jsonrpc.ErrAsync
 }
 

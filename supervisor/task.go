@@ -79,7 +79,7 @@ func (t *task) finish(result json.RawMessage, err *jsonrpc.Error) {
 	if collected {
 		t.forget()
 	}
-	t.pool.taskEnded(err != nil)
+	t.pool.workEnded(err != nil)
 }
 
 // outcome is what a waiter is answered with.

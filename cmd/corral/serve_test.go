@@ -147,9 +147,12 @@ func TestStdioSidecar(t *testing.T) {
 	waitGone(t, pids)
 }
 
-func TestKill9LeavesNoWorkers(t *testing.T) {
+// serveOnSocket runs `corral serve --socket` with a pool "d" of workers and
+// returns it with a greeted raw connection.
+func serveOnSocket(t *testing.T, workers int) (*exec.Cmd, string, net.Conn, *lineConn) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "c.sock")
-	cmd := exec.Command(corralBin, "serve", "--log-level", "warn", "--socket", sock, "--config", workerConfig(t, 3, ""))
+	cmd := exec.Command(corralBin, "serve", "--log-level", "warn", "--socket", sock, "--config", workerConfig(t, workers, ""))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -158,6 +161,11 @@ func TestKill9LeavesNoWorkers(t *testing.T) {
 	conn := dialWhenUp(t, sock)
 	c := &lineConn{t: t, w: conn, r: bufio.NewReader(conn)}
 	c.hello()
+	return cmd, sock, conn, c
+}
+
+func TestKill9LeavesNoWorkers(t *testing.T) {
+	cmd, _, _, c := serveOnSocket(t, 3)
 	pids := c.workerPids(3)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
@@ -165,16 +173,7 @@ func TestKill9LeavesNoWorkers(t *testing.T) {
 }
 
 func TestSigtermDrains(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "c.sock")
-	cmd := exec.Command(corralBin, "serve", "--log-level", "warn", "--socket", sock, "--config", workerConfig(t, 1, ""))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	conn := dialWhenUp(t, sock)
-	c := &lineConn{t: t, w: conn, r: bufio.NewReader(conn)}
-	c.hello()
+	cmd, sock, conn, c := serveOnSocket(t, 1)
 	io.WriteString(conn, `{"jsonrpc":"2.0","id":5,"method":"pool.apply","params":{"pool":"d","fn":"sleep","args":[0.5]}}`+"\n")
 	time.Sleep(100 * time.Millisecond) // the task is running
 	cmd.Process.Signal(syscall.SIGTERM)
