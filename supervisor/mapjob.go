@@ -44,6 +44,27 @@ type mapJob struct {
 // chunk size to the supervisor.
 const defaultChunkBytes = 128 << 10
 
+// splitItems cuts items into chunks of size items or, when size is 0, the
+// supervisor's choice: multiprocessing's, about `parts` chunks, but none
+// over defaultChunkBytes, since smaller chunks keep every stage (supervisor,
+// pipes, workers) busy at once. Large inputs are split by bytes in one
+// pass; only inputs that make fewer than `parts` chunks that way are
+// counted and split again.
+func splitItems(items []byte, size, parts int) ([][]byte, []int, error) {
+	if size > 0 {
+		return jsonx.ChunksLimit(items, size, 0)
+	}
+	runs, counts, err := jsonx.ChunksLimit(items, len(items), defaultChunkBytes)
+	if err != nil || len(runs) >= parts {
+		return runs, counts, err
+	}
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return jsonx.ChunksLimit(items, max((n+parts-1)/parts, 1), 0)
+}
+
 // window is how many chunks of a stream may be dispatched and not yet
 // delivered: it bounds the supervisor's memory when the client reads slowly.
 func (m *mapJob) window() int {
@@ -77,19 +98,7 @@ func (c *client) newMap(req *jsonrpc.Request, stream bool) (*mapJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, maxBytes := p.Chunksize, 0
-	if size == 0 {
-		// multiprocessing's choice, about four chunks per worker, but no
-		// chunk over defaultChunkBytes: smaller chunks keep every stage
-		// (supervisor, pipes, workers) busy at once.
-		n, err := jsonx.Count(p.Items)
-		if err != nil {
-			return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
-		}
-		w := 4 * pool.spec.Workers
-		size, maxBytes = max((n+w-1)/w, 1), defaultChunkBytes
-	}
-	runs, counts, err := jsonx.ChunksLimit(p.Items, size, maxBytes)
+	runs, counts, err := splitItems(p.Items, p.Chunksize, 4*pool.spec.Workers)
 	if err != nil {
 		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"items\": want an array")
 	}
