@@ -204,45 +204,46 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 func validNumber(b []byte, i int) (int, error) {
 	start := i
 	if b[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	default:
+	if i >= len(b) || b[i]-'0' > 9 {
 		return 0, syntaxErr(start, "invalid number")
 	}
-	if i < len(b) && b[i] == '.' {
+	if b[i] == '0' {
 		i++
-		if i >= len(b) || !isDigit(b[i]) {
+	} else {
+		i = digits(b, i+1)
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
 			return 0, syntaxErr(start, "invalid number")
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+		i = j
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) || !isDigit(b[i]) {
+		j := digits(b, i)
+		if j == i {
 			return 0, syntaxErr(start, "invalid number")
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+		i = j
 	}
 	return i, nil
+}
+
+// digits returns the index past the run of ASCII digits starting at b[i].
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
+	}
+	return i
 }
 
 // Valid reports whether b is one valid JSON value in valid UTF-8.
