@@ -34,6 +34,7 @@ const (
 	MethodPoolApply        = "pool.apply"
 	MethodPoolMap          = "pool.map"
 	MethodPoolImap         = "pool.imap"
+	MethodMapCancel        = "map.cancel"
 	MethodPoolClose        = "pool.close"
 	MethodPoolJoin         = "pool.join"
 	MethodPoolTerminate    = "pool.terminate"
@@ -320,6 +321,11 @@ type MapResults struct {
 	Results json.RawMessage `json:"results,omitempty"`
 	Count   int             `json:"count"`
 	Error   *jsonrpc.Error  `json:"error,omitempty"`
+}
+
+// MapRef names a pool.imap stream of the connection (map.cancel).
+type MapRef struct {
+	Map string `json:"map"`
 }
 
 // MapDone ends a pool.imap stream.

@@ -45,6 +45,7 @@ var methods = map[string]method{
 	protocol.MethodTaskWait:         (*client).handleWait,
 	protocol.MethodPoolMap:          (*client).handleMap,
 	protocol.MethodPoolImap:         (*client).handleImap,
+	protocol.MethodMapCancel:        (*client).handleMapCancel,
 	protocol.MethodPoolClose:        (*client).handlePoolClose,
 	protocol.MethodPoolJoin:         (*client).handlePoolJoin,
 	protocol.MethodPoolTerminate:    (*client).handlePoolTerminate,

@@ -37,7 +37,9 @@ type mapJob struct {
 	parkKey   uint64
 	abandoned bool
 	ended     bool
-	ready     chan int // imap: finished chunk indices, for the sender
+	ready     chan int      // imap: finished chunk indices, for the sender
+	cancel    chan struct{} // imap: closed by map.cancel
+	cancelled bool
 }
 
 // defaultChunkBytes caps the size of a chunk when the client leaves the
@@ -208,6 +210,7 @@ func (c *client) handleImap(req *jsonrpc.Request) (any, error) {
 		return nil, jsonrpc.ErrAsync
 	}
 	m.ready = make(chan int, len(m.runs)+1)
+	m.cancel = make(chan struct{})
 	m.mu.Lock()
 	first := min(m.window(), len(m.runs))
 	m.queued = first
@@ -340,6 +343,12 @@ func (m *mapJob) send() {
 		case i = <-m.ready:
 		case <-ctx.Done():
 			return
+		case <-m.cancel:
+			// map.cancel: nothing more is sent but the end of the stream.
+			if err := conn.Notify(protocol.NotifyMapDone, protocol.MapDone{Map: m.id}); err != nil {
+				m.owner.log.Debug().Err(err).Msg("map.done not sent")
+			}
+			return
 		}
 		if !m.order {
 			if !deliver(i) {
@@ -358,6 +367,31 @@ func (m *mapJob) send() {
 	if err := conn.Notify(protocol.NotifyMapDone, protocol.MapDone{Map: m.id}); err != nil {
 		m.owner.log.Debug().Err(err).Msg("map.done not sent")
 	}
+}
+
+// handleMapCancel: map.cancel. Chunks not yet started are dropped, running
+// ones finish unobserved, and the stream ends with map.done.
+func (c *client) handleMapCancel(req *jsonrpc.Request) (any, error) {
+	var p protocol.MapRef
+	if err := protocol.Decode(req.Params, &p); err != nil {
+		return nil, err
+	}
+	if err := protocol.Required("map", p.Map == ""); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	m, ok := c.maps[p.Map]
+	c.mu.Unlock()
+	if !ok {
+		return nil, protocol.Errorf(protocol.CodeNotFound, "no open stream %q on this connection", p.Map)
+	}
+	m.mu.Lock()
+	if !m.cancelled {
+		m.cancelled, m.abandoned = true, true
+		close(m.cancel)
+	}
+	m.mu.Unlock()
+	return struct{}{}, nil
 }
 
 // abandonStream settles the pool's accounting when a stream ends early.

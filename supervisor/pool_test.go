@@ -439,3 +439,38 @@ func TestImapChunkFailureDoesNotStopStream(t *testing.T) {
 	c.mustCall(protocol.MethodPoolJoin, protocol.PoolJoinParams{Pool: "p"}, nil)
 	c.eventually("p", func(st protocol.PoolStats) bool { return st.Failed == 1 && st.Workers == 0 })
 }
+
+// map.cancel stops a stream: what has not started never runs, and the
+// stream ends with map.done.
+func TestMapCancel(t *testing.T) {
+	s, _ := newSupervisor(t, nil)
+	c := dial(t, s)
+	c.createPool(testWorkerSpec("p", 1, ""))
+	c.mustCall(protocol.MethodPoolImap, protocol.MapParams{Pool: "p", Fn: "sleep", Items: json.RawMessage(`[0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05,0.05]`), Chunksize: 1, Ordered: true, Map: "c"}, nil)
+	c.mustCall(protocol.MethodMapCancel, protocol.MapRef{Map: "c"}, nil)
+	results := 0
+	for done := false; !done; {
+		for len(c.notes) == 0 {
+			c.notes = append(c.notes, c.readMsg(5*time.Second))
+		}
+		n := c.notes[0]
+		c.notes = c.notes[1:]
+		switch string(n["method"]) {
+		case `"map.results"`:
+			results++
+		case `"map.done"`:
+			done = true
+		}
+	}
+	if results > 2 {
+		t.Fatalf("%d chunks delivered after cancel", results)
+	}
+	if _, err := c.call(protocol.MethodMapCancel, protocol.MapRef{Map: "c"}); err == nil || err.Code != protocol.CodeNotFound {
+		t.Fatalf("cancel of an ended stream: %v", err)
+	}
+	// Most chunks never ran, and the pool is free again.
+	c.eventually("p", func(st protocol.PoolStats) bool { return st.Busy == 0 && st.Queued == 0 })
+	if r, err := c.apply("p", "double", 4); err != nil || string(r) != "8" {
+		t.Fatalf("after cancel: %s %v", r, err)
+	}
+}

@@ -175,6 +175,13 @@ func (c *Client) stream(id string) *stream {
 	return c.streams[id]
 }
 
+// cancelStream asks the supervisor to stop a pool.imap stream, without
+// waiting: the caller has stopped listening, and an error (the stream
+// ended meanwhile) changes nothing for it.
+func (c *Client) cancelStream(id string) {
+	c.conn.CallAsync(protocol.MethodMapCancel, protocol.MapRef{Map: id}, func(json.RawMessage, error) {})
+}
+
 // Status reports the supervisor's pools and processes (corral.status).
 func (c *Client) Status(ctx context.Context) (protocol.Status, error) {
 	var st protocol.Status

@@ -112,8 +112,8 @@ func mapCall[R, A any](ctx context.Context, p *Pool, fn string, items []A, star 
 // Imap is Map as an iterator, like Pool.imap: results come in input order
 // as chunks finish, while later chunks still run. A failed chunk yields one
 // error in its place (its items yield no results) and iteration goes on.
-// Breaking out of the loop (or ctx ending) stops delivery to the loop; the
-// supervisor still runs the rest of the map, whose results are dropped.
+// Breaking out of the loop (or ctx ending) cancels the rest of the map
+// (map.cancel): chunks not yet started never run.
 func Imap[R, A any](ctx context.Context, p *Pool, fn string, items []A, opts ...MapOption) iter.Seq2[R, error] {
 	return imap[R](ctx, p, fn, items, true, opts)
 }
@@ -145,6 +145,13 @@ func imap[R, A any](ctx context.Context, p *Pool, fn string, items []A, ordered 
 			fail(err)
 			return
 		}
+		finished := false
+		defer func() {
+			if !finished {
+				// The loop stopped early: the rest need not run.
+				p.c.cancelStream(id)
+			}
+		}()
 		r := &reorder{ordered: ordered, pending: make(map[int]protocol.MapResults)}
 		out := func(m protocol.MapResults) bool { return emit(p, fn, m, yield) }
 		seen := 0
@@ -161,6 +168,7 @@ func imap[R, A any](ctx context.Context, p *Pool, fn string, items []A, ordered 
 				}
 			}
 			if done {
+				finished = true
 				if seen < started.Count {
 					if !yield(zero, fmt.Errorf("pool %s: imap %s: the stream ended after %d of %d items", p.name, fn, seen, started.Count)) {
 						return

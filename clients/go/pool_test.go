@@ -331,3 +331,35 @@ func TestPoolFDs(t *testing.T) {
 		t.Fatalf("Map on fds = %v, %v", got, err)
 	}
 }
+
+// Breaking out of Imap cancels the rest of the map: chunks not yet started
+// never run, so the pool is free at once rather than after every item.
+func TestImapBreakCancels(t *testing.T) {
+	c := startClient(t)
+	ctx := testCtx(t)
+	p := helperPool(t, c, "slow", protocol.PoolSpec{Workers: 1})
+	secs := make([]float64, 40)
+	for i := range secs {
+		secs[i] = 0.1 // 4 s in all, if nothing were cancelled
+	}
+	start := time.Now()
+	for _, err := range Imap[float64](ctx, p, "sleep", secs, Chunksize(1)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	for {
+		st, err := p.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Busy == 0 && st.Queued == 0 {
+			break
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("the rest of the map still runs after the loop stopped: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
