@@ -331,10 +331,21 @@ func (m *mapJob) send() {
 		}
 		return true
 	}
-	defer func() {
+	// The stream's name is free again before map.done goes out, so a
+	// client may reuse it as soon as it reads map.done.
+	release := func() {
 		m.owner.mu.Lock()
 		delete(m.owner.maps, m.id)
 		m.owner.mu.Unlock()
+	}
+	sendDone := func() {
+		release()
+		if err := conn.Notify(protocol.NotifyMapDone, protocol.MapDone{Map: m.id}); err != nil {
+			m.owner.log.Debug().Err(err).Msg("map.done not sent")
+		}
+	}
+	defer func() {
+		release()
 		m.abandonStream(delivered)
 	}()
 	for delivered < len(m.runs) {
@@ -345,9 +356,7 @@ func (m *mapJob) send() {
 			return
 		case <-m.cancel:
 			// map.cancel: nothing more is sent but the end of the stream.
-			if err := conn.Notify(protocol.NotifyMapDone, protocol.MapDone{Map: m.id}); err != nil {
-				m.owner.log.Debug().Err(err).Msg("map.done not sent")
-			}
+			sendDone()
 			return
 		}
 		if !m.order {
@@ -364,9 +373,7 @@ func (m *mapJob) send() {
 			next++
 		}
 	}
-	if err := conn.Notify(protocol.NotifyMapDone, protocol.MapDone{Map: m.id}); err != nil {
-		m.owner.log.Debug().Err(err).Msg("map.done not sent")
-	}
+	sendDone()
 }
 
 // handleMapCancel: map.cancel. Chunks not yet started are dropped, running

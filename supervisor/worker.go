@@ -44,6 +44,10 @@ type worker struct {
 	timedOut bool        // cur timed out and the process was stopped
 	ran      int         // jobs run, for max_tasks_per_worker
 
+	// interrupted: stopped in the middle of a job, so not let go gently.
+	// Written and read only by the worker's goroutine.
+	interrupted bool
+
 	mu      sync.Mutex
 	stopErr *jsonrpc.Error // set by requestStop: why running work fails
 	retired string         // set by retire: why the worker leaves gracefully
@@ -219,7 +223,10 @@ func (w *worker) retire(why string) {
 func (w *worker) run() {
 	defer w.p.wg.Done()
 	crashed, why := w.serve()
-	graceful := !crashed && !w.stopRequested()
+	// At supervisor shutdown a worker is let go as at recycling: EOF on its
+	// input first, so that a well-behaved one exits cleanly; a stop asked
+	// for by pool.terminate or a broken pool is immediate (SIGTERM).
+	graceful := !crashed && (!w.stopRequested() || (w.p.s.isClosing() && !w.interrupted))
 	exit := w.shutdown(graceful)
 	w.mu.Lock()
 	retired := w.retired
@@ -271,6 +278,7 @@ func (w *worker) serve() (crashed bool, why string) {
 		switch {
 		case w.stopRequested():
 			if j := w.claimCurrent(); j != nil {
+				w.interrupted = true
 				w.mu.Lock()
 				stopErr := w.stopErr
 				w.mu.Unlock()

@@ -159,7 +159,8 @@ func helperWorker() *Worker {
 
 // helperEnv is the environment that makes the test binary a worker.
 func helperEnv() map[string]string {
-	return map[string]string{testWorkerEnv: "1"}
+	// A race-enabled binary sleeps a second at exit unless told not to.
+	return map[string]string{testWorkerEnv: "1", "GORACE": "atexit_sleep_ms=0"}
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -35,7 +35,7 @@ func run(worker string, n int) error {
 	if err != nil {
 		return err
 	}
-	c, err := corral.Start(ctx, corral.StartOptions{})
+	c, err := corral.Start(ctx, corral.StartOptions{ExtraArgs: []string{"--log-level", "warn"}})
 	if err != nil {
 		return err
 	}

@@ -146,7 +146,9 @@ func Spec(name string, workers int, mode string) protocol.PoolSpec {
 	return protocol.PoolSpec{
 		Name: name, Command: exe, Workers: workers,
 		Args: []string{"-test.run=^$"},
-		Env:  map[string]string{Env: "1", ModeEnv: mode},
+		// A race-enabled binary sleeps a second at exit unless told not
+		// to; workers exit often in tests.
+		Env: map[string]string{Env: "1", ModeEnv: mode, "GORACE": "atexit_sleep_ms=0"},
 	}
 }
 
