@@ -56,6 +56,12 @@ const (
 	CodeTaskTimeout = 1016
 	// CodeCancelled (cancelled): The task was cancelled before it ran.
 	CodeCancelled = 1017
+	// CodeWrongKind (wrong_kind): The object exists but is of another kind than the method's family (queue.put on a lock).
+	CodeWrongKind = 1018
+	// CodeEOF (eof): pipe.recv on an end whose peer is closed and nothing is buffered (Python's EOFError).
+	CodeEOF = 1019
+	// CodeDirection (direction): The wrong end of a simplex pipe was used (end 0 only receives, end 1 only sends).
+	CodeDirection = 1020
 )
 
 // ErrorNames maps each code to its stable name.
@@ -86,4 +92,7 @@ var ErrorNames = map[int64]string{
 	CodeSpawnFailed:     "spawn_failed",
 	CodeTaskTimeout:     "task_timeout",
 	CodeCancelled:       "cancelled",
+	CodeWrongKind:       "wrong_kind",
+	CodeEOF:             "eof",
+	CodeDirection:       "direction",
 }

@@ -425,6 +425,8 @@ type Status struct {
 	Socket    string        `json:"socket"`
 	Pools     []PoolStats   `json:"pools"`
 	Processes []ProcessInfo `json:"processes"`
+	// Objects lists the shared objects (object.list).
+	Objects []ObjectStatus `json:"objects"`
 }
 
 // Errorf builds a protocol error with a formatted message.

@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	json "github.com/segmentio/encoding/json"
 
 	"github.com/corralhq/corral/protocol"
+	"github.com/corralhq/corral/sharedstate"
 )
 
 // Config is a corral.toml file.
@@ -24,6 +26,85 @@ type Config struct {
 	Socket string `toml:"socket"`
 	// Pools declared by [pool.NAME] tables, started with the supervisor.
 	Pools map[string]protocol.PoolSpec `toml:"pool"`
+	// AutoCreate makes an operation on a missing shared object create it
+	// with default parameters (true when unset); off, it is not_found.
+	AutoCreate *bool `toml:"auto_create"`
+	// Shared objects declared by [KIND.NAME] tables ([queue.jobs],
+	// [semaphore.gpu], …), created at Start.
+	Queue            map[string]ObjectDecl `toml:"queue"`
+	JoinableQueue    map[string]ObjectDecl `toml:"joinablequeue"`
+	SimpleQueue      map[string]ObjectDecl `toml:"simplequeue"`
+	Lock             map[string]ObjectDecl `toml:"lock"`
+	RLock            map[string]ObjectDecl `toml:"rlock"`
+	Semaphore        map[string]ObjectDecl `toml:"semaphore"`
+	BoundedSemaphore map[string]ObjectDecl `toml:"boundedsemaphore"`
+	Event            map[string]ObjectDecl `toml:"event"`
+	Condition        map[string]ObjectDecl `toml:"condition"`
+	Barrier          map[string]ObjectDecl `toml:"barrier"`
+	Value            map[string]ObjectDecl `toml:"value"`
+	Array            map[string]ObjectDecl `toml:"array"`
+	Dict             map[string]ObjectDecl `toml:"dict"`
+	List             map[string]ObjectDecl `toml:"list"`
+	Namespace        map[string]ObjectDecl `toml:"namespace"`
+	Pipe             map[string]ObjectDecl `toml:"pipe"`
+}
+
+// ObjectDecl is a [KIND.NAME] table: object.create's params (§ObjectParams)
+// in TOML. Initial is any TOML value (a number, an array, a table), taken as
+// the JSON it maps to.
+type ObjectDecl struct {
+	Maxsize  int              `toml:"maxsize"`
+	Value    *int             `toml:"value"`
+	Parties  int              `toml:"parties"`
+	Timeout  protocol.Seconds `toml:"timeout"`
+	Typecode string           `toml:"typecode"`
+	Initial  any              `toml:"initial"`
+	Size     int              `toml:"size"`
+	Lock     string           `toml:"lock"`
+	Duplex   *bool            `toml:"duplex"`
+}
+
+func (c *Config) autoCreate() bool { return c.AutoCreate == nil || *c.AutoCreate }
+
+// declared is one declared object, ready for createObject.
+type declared struct {
+	kind, name string
+	params     protocol.ObjectParams
+	err        error // Initial could not be taken as JSON
+}
+
+// objects lists the declared objects in creation order: by kind, then
+// name, conditions last so that the locks they name exist.
+func (c *Config) objects() []declared {
+	tables := []struct {
+		kind string
+		m    map[string]ObjectDecl
+	}{
+		{"queue", c.Queue}, {"joinablequeue", c.JoinableQueue}, {"simplequeue", c.SimpleQueue},
+		{"lock", c.Lock}, {"rlock", c.RLock}, {"semaphore", c.Semaphore},
+		{"boundedsemaphore", c.BoundedSemaphore}, {"event", c.Event}, {"barrier", c.Barrier},
+		{"value", c.Value}, {"array", c.Array}, {"dict", c.Dict}, {"list", c.List},
+		{"namespace", c.Namespace}, {"pipe", c.Pipe}, {"condition", c.Condition},
+	}
+	var out []declared
+	for _, t := range tables {
+		names := make([]string, 0, len(t.m))
+		for name := range t.m {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			d := t.m[name]
+			p := protocol.ObjectParams{Maxsize: d.Maxsize, Value: d.Value, Parties: d.Parties,
+				Timeout: d.Timeout, Typecode: d.Typecode, Size: d.Size, Lock: d.Lock, Duplex: d.Duplex}
+			var err error
+			if d.Initial != nil {
+				p.Initial, err = json.Marshal(d.Initial)
+			}
+			out = append(out, declared{kind: t.kind, name: name, params: p, err: err})
+		}
+	}
+	return out
 }
 
 var decodeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "(.*?)"\): (.*)$`)
@@ -75,6 +156,9 @@ func ParseConfig(path string, src []byte) (*Config, error) {
 	}
 	var problems []string
 	for _, key := range md.Undecoded() {
+		if len(key) > 3 && key[2] == "initial" && validKind(key[0]) {
+			continue // inside a table-valued initial, taken as a whole
+		}
 		line := keyLine(src, key)
 		problems = append(problems, fmt.Sprintf("%s:%d: unknown key %q", path, line, key.String()))
 	}
@@ -92,6 +176,21 @@ func ParseConfig(path string, src []byte) (*Config, error) {
 		}
 		cfg.Pools[name] = spec
 	}
+	// Declared objects are created in a scratch store, so that every
+	// parameter problem is reported now, with its line.
+	scratch := &Supervisor{store: sharedstate.NewMemStore(sharedstate.Options{MaxItemSize: cfg.MaxMessage})}
+	for _, d := range cfg.objects() {
+		line := keyLine(src, toml.Key{d.kind, d.name})
+		if d.err != nil {
+			problems = append(problems, fmt.Sprintf("%s:%d: [%s.%s]: initial: %v", path, line, d.kind, d.name, d.err))
+			continue
+		}
+		if err := scratch.createObject(d.kind, d.name, &d.params); err != nil {
+			msg := strings.TrimPrefix(strings.TrimPrefix(err.Message, "invalid params: "), "field \"params\": ")
+			problems = append(problems, fmt.Sprintf("%s:%d: [%s.%s]: %s", path, line, d.kind, d.name, msg))
+		}
+	}
+	scratch.store.Close()
 	if cfg.MaxMessage < 0 {
 		problems = append(problems, fmt.Sprintf("%s:%d: max_message must be positive", path, keyLine(src, toml.Key{"max_message"})))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/corralhq/corral/jsonrpc"
 	"github.com/corralhq/corral/protocol"
+	"github.com/corralhq/corral/sharedstate"
 )
 
 // client is one connection that can call the supervisor: a driver on stdio
@@ -32,6 +33,10 @@ type client struct {
 	maps    map[string]*mapJob // open pool.imap streams, by stream id
 	onGone  map[uint64]func()  // parked waiters to drop when the connection ends
 	parkSeq uint64
+	// owner is the connection as a holder of shared objects (objOwner),
+	// fixed at first use.
+	owner    sharedstate.Owner
+	ownerSet bool
 }
 
 type method func(c *client, req *jsonrpc.Request) (any, error)
@@ -155,6 +160,7 @@ func (c *client) closed() {
 	for _, m := range maps {
 		m.abandon()
 	}
+	c.releaseObjects()
 }
 
 func (c *client) addTask(t *task) {

@@ -22,7 +22,9 @@ import (
 
 	"github.com/corralhq/corral/child"
 	"github.com/corralhq/corral/jsonrpc"
+	"github.com/corralhq/corral/pipes"
 	"github.com/corralhq/corral/protocol"
+	"github.com/corralhq/corral/sharedstate"
 )
 
 // Options configure a Supervisor.
@@ -49,6 +51,10 @@ type Supervisor struct {
 	taskSeq   atomic.Int64
 	mapSeq    atomic.Int64
 	workerSeq atomic.Int64
+	ownerSeq  atomic.Uint64
+
+	// store holds the shared objects (objects.go).
+	store *sharedstate.MemStore
 
 	mu       sync.Mutex
 	pools    map[string]*Pool
@@ -90,6 +96,11 @@ func New(opts Options) (*Supervisor, error) {
 	if err := s.listen(path); err != nil {
 		return nil, err
 	}
+	maxItem := cfg.MaxMessage
+	if maxItem <= 0 {
+		maxItem = pipes.DefaultMaxLine
+	}
+	s.store = sharedstate.NewMemStore(sharedstate.Options{AutoCreate: cfg.autoCreate(), MaxItemSize: maxItem})
 	s.spawner = child.NewSpawner()
 	return s, nil
 }
@@ -137,6 +148,16 @@ func (s *Supervisor) SocketPath() string { return s.socket }
 // hello, and begins accepting connections on the socket. An error leaves
 // nothing running.
 func (s *Supervisor) Start(ctx context.Context) error {
+	for _, d := range s.cfg.objects() {
+		if d.err != nil {
+			s.Close()
+			return fmt.Errorf("create %s %s: initial: %w", d.kind, d.name, d.err)
+		}
+		if err := s.createObject(d.kind, d.name, &d.params); err != nil {
+			s.Close()
+			return fmt.Errorf("create %s %s: %s", d.kind, d.name, err.Message)
+		}
+	}
 	names := make([]string, 0, len(s.cfg.Pools))
 	for name := range s.cfg.Pools {
 		names = append(names, name)
@@ -280,6 +301,9 @@ func (s *Supervisor) Close() error {
 		c.conn.Close()
 	}
 	s.wg.Wait()
+	// Every connection has ended and released what it held: what still
+	// waits (nothing, normally) fails with closed, and timers stop.
+	s.store.Close()
 	s.spawner.Close()
 	if s.socketDir != "" {
 		os.RemoveAll(s.socketDir)
@@ -349,7 +373,7 @@ func (s *Supervisor) status() protocol.Status {
 	}
 	s.mu.Unlock()
 	st := protocol.Status{Version: s.version, Pid: os.Getpid(), Socket: s.socket,
-		Pools: []protocol.PoolStats{}, Processes: []protocol.ProcessInfo{}}
+		Pools: []protocol.PoolStats{}, Processes: []protocol.ProcessInfo{}, Objects: s.objectList()}
 	for _, p := range pools {
 		st.Pools = append(st.Pools, p.stats())
 	}
