@@ -20,6 +20,15 @@
 //	p, err := c.CreatePool(ctx, protocol.PoolSpec{Name: "d", Command: "./doubler", Workers: 4})
 //	out, err := corral.Map[int](ctx, p, "double", []int{1, 2, 3})
 //
+// The supervisor also hosts shared objects any connection can use — a
+// worker too, by dialing $CORRAL_SOCKET:
+//
+//	q := c.Queue("jobs")
+//	err = q.Put(ctx, "x")
+//	ok, err := c.Lock("db").Acquire(ctx) // a ctx deadline is acquire(timeout=…)
+//	err = c.Value("counter").Add(ctx, 1, &n)
+//	err = c.Object("barrier", "start").Call(ctx, "wait", nil, &res)
+//
 // Errors from the supervisor are *Error values that match the sentinels of
 // this package with errors.Is (ErrTimeout, ErrWorkerLost, ...).
 package corral
