@@ -40,7 +40,7 @@ func main() {
 			return
 		}
 	}
-	only := flag.String("only", "latency,map,stream", "comma-separated parts to run: latency, map, stream")
+	only := flag.String("only", "latency,map,stream,objects", "comma-separated parts to run: latency, map, stream, objects")
 	cfg := config{}
 	flag.StringVar(&cfg.corral, "corral", envOr("CORRAL_BIN", "bin/corral"), "corral `binary`")
 	flag.StringVar(&cfg.doubler, "doubler", "bin/doubler-go", "doubler worker `binary`")
@@ -67,6 +67,8 @@ func main() {
 			err = benchMap(ctx, cfg)
 		case "stream":
 			err = benchStream(ctx, cfg)
+		case "objects":
+			err = benchObjects(ctx, cfg)
 		default:
 			err = fmt.Errorf("unknown part %q", part)
 		}

@@ -190,9 +190,8 @@ func (e *Event) Wait(ctx context.Context) (bool, error) {
 // Add and CompareAndSwap.
 type Value struct{ o *Object }
 
-// Value returns the shared value name (create it with CreateObject to set
-// its typecode; on demand it is an 'l' starting at 0 if the supervisor
-// allows that).
+// Value returns the shared value name. A value needs a typecode, so it is
+// not made on demand: create it with CreateObject or in the config.
 func (c *Client) Value(name string) *Value { return &Value{c.Object("value", name)} }
 
 // Get reads the value into out.
