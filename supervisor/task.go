@@ -55,7 +55,15 @@ func (t *task) finish(result json.RawMessage, err *jsonrpc.Error) {
 	notify := t.notify
 	t.mu.Unlock()
 
+	// Forget a collected outcome before anyone hears of it, so that a
+	// client acting on the answer at once finds the registry up to date.
 	collected := notify
+	for _, w := range ws {
+		collected = collected || !w.keep
+	}
+	if collected {
+		t.forget()
+	}
 	for _, w := range ws {
 		if w.timer != nil {
 			w.timer.Stop()
@@ -63,9 +71,6 @@ func (t *task) finish(result json.RawMessage, err *jsonrpc.Error) {
 		w.c.unpark(w.key)
 		res, err := t.outcome()
 		w.c.reply(w.id, res, err)
-		if !w.keep {
-			collected = true
-		}
 	}
 	if notify {
 		done := protocol.TaskDone{Task: t.id, Tag: t.tag, Error: err}
@@ -75,9 +80,6 @@ func (t *task) finish(result json.RawMessage, err *jsonrpc.Error) {
 		if nerr := t.owner.conn.Notify(protocol.NotifyTaskDone, done); nerr != nil {
 			t.owner.log.Debug().Err(nerr).Str("task", t.id).Msg("task.done not sent")
 		}
-	}
-	if collected {
-		t.forget()
 	}
 	t.pool.workEnded(err != nil)
 }
@@ -98,11 +100,11 @@ func (t *task) wait(c *client, id jsonrpc.ID, timeout *protocol.Seconds, keep, a
 	t.mu.Lock()
 	if t.done {
 		t.mu.Unlock()
+		if !keep {
+			t.forget() // before the answer goes out, as in finish
+		}
 		res, err := t.outcome()
 		c.reply(id, res, err)
-		if !keep {
-			t.forget()
-		}
 		return
 	}
 	w := &waiter{c: c, id: id, keep: keep, apply: apply}

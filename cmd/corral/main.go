@@ -14,9 +14,12 @@ import (
 const usage = `corral — run work N-wide across processes, in any language
 
 Usage:
-  corral serve [--stdio] [--socket PATH] [--config FILE]   run a supervisor
+  corral serve [--stdio] [--socket PATH] [--config FILE]     run a supervisor
+  corral ctl [--socket PATH] FAMILY OP NAME [ARGS…]          use a shared object (queue, lock, value, …)
+  corral ctl with-lock NAME [--timeout S] -- CMD ARGS…       run CMD holding a lock
+  corral status [--socket PATH] [--json]                     summarise a running supervisor
   corral check-worker [--cases worker,doubler] -- CMD ARGS…  test a worker executable
-  corral version                                            print the version
+  corral version                                             print the version
 
 Run "corral COMMAND -h" for a command's flags.
 `
@@ -49,6 +52,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = (&ServeCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "ctl":
+		err = (&CtlCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "status":
+		err = (&StatusCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "check-worker":
 		err = (&CheckWorkerCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "version", "--version":
