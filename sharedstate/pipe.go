@@ -1,6 +1,8 @@
 package sharedstate
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 
 	json "github.com/segmentio/encoding/json"
@@ -225,17 +227,19 @@ func (p *memPipe) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := Status{Kind: p.kind, Name: p.name}
+	var notes []string
 	for i := range p.ends {
 		e := &p.ends[i]
 		s.Depth += len(e.inbox)
 		s.Waiters += e.recvs.n + e.polls.n
 		if e.closed {
-			s.Detail += "end " + string(rune('0'+i)) + " closed "
+			notes = append(notes, fmt.Sprintf("end %d closed", i))
 		}
 	}
 	if !p.duplex {
-		s.Detail += "simplex"
+		notes = append(notes, "simplex")
 	}
+	s.Detail = strings.Join(notes, ", ")
 	return s
 }
 
