@@ -25,6 +25,12 @@ var (
 	ErrValue = sentinel(protocol.CodeValueError)
 	// ErrWrongKind: the name belongs to an object of another kind.
 	ErrWrongKind = sentinel(protocol.CodeWrongKind)
+	// ErrEOF: a pipe end received with its peer closed and nothing
+	// buffered, as EOFError from Connection.recv.
+	ErrEOF = sentinel(protocol.CodeEOF)
+	// ErrDirection: the wrong end of a one-way pipe was used (end 0 only
+	// receives, end 1 only sends), as Pipe(duplex=False) refuses.
+	ErrDirection = sentinel(protocol.CodeDirection)
 )
 
 // Object is a shared object the supervisor hosts, named within its family
@@ -144,7 +150,10 @@ func (q *Queue) Len(ctx context.Context) (int, error) {
 }
 
 // Lock is a shared lock (multiprocessing.Lock), held by this Client's
-// connection; it is released if the connection ends.
+// connection; it is released if the connection ends. An rlock
+// (multiprocessing.RLock) is used through Lock too: create it with
+// CreateObject(ctx, "rlock", name, nil); the holder's Acquire then nests,
+// each needing its Release.
 type Lock struct{ o *Object }
 
 // Lock returns the shared lock name.
