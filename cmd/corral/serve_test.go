@@ -23,6 +23,9 @@ var corralBin string
 
 func TestMain(m *testing.M) {
 	testworker.MainIfWorker()
+	if os.Getenv(shimWorkerEnv) != "" {
+		runShimWorker()
+	}
 	dir, err := os.MkdirTemp("", "corral-cmd-test-")
 	if err != nil {
 		panic(err)
