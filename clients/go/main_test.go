@@ -97,6 +97,30 @@ func helperWorker() *Worker {
 	w := NewWorker("helper")
 	Handle(w, "double", func(_ context.Context, n int) (int, error) { return 2 * n, nil })
 	Handle(w, "pid", func(context.Context, any) (int, error) { return os.Getpid(), nil })
+	// drain takes a queue handle and empties it through the worker's own
+	// connection, returning the items.
+	Handle(w, "drain", func(ctx context.Context, r Ref) ([]string, error) {
+		c, err := w.Client(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if r.Kind != "queue" {
+			return nil, fmt.Errorf("drain wants a queue, got a %s", r.Kind)
+		}
+		q := c.Queue(r.Name)
+		items := []string{}
+		for {
+			var s string
+			err := q.GetNowait(ctx, &s)
+			if errors.Is(err, ErrEmpty) {
+				return items, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, s)
+		}
+	})
 	Handle(w, "fail", func(_ context.Context, s string) (int, error) {
 		return 0, typedErr{"ValueError", "bad value " + s}
 	})

@@ -3,9 +3,12 @@ package corral
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	json "github.com/segmentio/encoding/json"
 
 	"github.com/corralhq/corral/protocol"
 )
@@ -130,5 +133,33 @@ func TestSharedObjects(t *testing.T) {
 	// The wrong kind for a name is a clear error.
 	if err := c.Object("queue", "cfg").Call(ctx, "qsize", nil, nil); !errors.Is(err, ErrWrongKind) {
 		t.Fatalf("queue op on a dict = %v", err)
+	}
+}
+
+// A queue passed to a task travels as a handle; the worker opens it with its
+// own connection and takes what the driver put.
+func TestObjectHandleInTaskArgs(t *testing.T) {
+	c := startClient(t)
+	ctx := testCtx(t)
+	q := c.Queue("inbox")
+	for _, s := range []string{"a", "b c", "d"} {
+		if err := q.Put(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := json.Marshal(q)
+	if err != nil || string(raw) != `{"$corral":"queue","name":"inbox"}` {
+		t.Fatalf("handle = %s, %v", raw, err)
+	}
+	p := helperPool(t, c, "h", protocol.PoolSpec{Workers: 1})
+	var got []string
+	if err := p.Apply(ctx, &got, "drain", q); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "|") != "a|b c|d" {
+		t.Fatalf("worker drained %q", got)
+	}
+	if n, err := q.Len(ctx); err != nil || n != 0 {
+		t.Fatalf("queue after drain: %d, %v", n, err)
 	}
 }

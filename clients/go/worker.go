@@ -13,9 +13,10 @@ import (
 // Handle or HandleArgs before calling Serve; the registry is read, not
 // locked, while serving.
 type Worker struct {
-	name  string
-	funcs map[string]*function
-	order []string
+	name   string
+	funcs  map[string]*function
+	order  []string
+	client workerClient
 }
 
 // function is a registered function, ready for task.run and task.map.

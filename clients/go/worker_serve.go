@@ -52,6 +52,7 @@ func (w *Worker) ServeConn(ctx context.Context, r io.Reader, wr io.Writer) error
 func (w *Worker) serve(ctx context.Context, r io.Reader, wr io.Writer, closer io.Closer, log io.Writer) error {
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer w.closeClient()
 	s := &session{w: w, ctx: tctx, log: log}
 	r = &holdEOF{r: r, s: s, ctx: ctx}
 	conn := jsonrpc.NewConn(r, wr, closer, jsonrpc.HandlerFunc(s.handle), jsonrpc.Options{})
