@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	json "github.com/segmentio/encoding/json"
@@ -45,7 +46,59 @@ func Decode(params json.RawMessage, v any) *jsonrpc.Error {
 		return jsonrpc.Errorf(CodeInvalidParams, "invalid params: %s", msg[i:])
 	}
 	msg = strings.TrimPrefix(msg, "json: ")
+	if field := secondsField(params, v); field != "" {
+		return jsonrpc.Errorf(CodeInvalidParams, "invalid params: field %q: %s", field, msg)
+	}
 	return jsonrpc.Errorf(CodeInvalidParams, "invalid params: %s", msg)
+}
+
+// secondsField names the duration member of params that does not decode,
+// for an error that came from Seconds itself and so carries no field name.
+// It looks at the top-level fields of v's struct (embedded ones included).
+func secondsField(params json.RawMessage, v any) string {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(params, &members) != nil {
+		return ""
+	}
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return ""
+	}
+	return badSeconds(t, members)
+}
+
+var secondsType = reflect.TypeOf(Seconds(0))
+
+func badSeconds(t reflect.Type, members map[string]json.RawMessage) string {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && ft.Kind() == reflect.Struct {
+			if name := badSeconds(ft, members); name != "" {
+				return name
+			}
+			continue
+		}
+		if ft != secondsType {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		raw, ok := members[name]
+		if !ok {
+			continue
+		}
+		var s Seconds
+		if s.UnmarshalJSON(raw) != nil {
+			return name
+		}
+	}
+	return ""
 }
 
 // Required returns an invalid_params error naming field when empty is true.

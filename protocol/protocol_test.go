@@ -38,8 +38,8 @@ func TestDecode(t *testing.T) {
 		{`[1]`, "invalid params: params must be an object, got an array"},
 		{`{"pool":5}`, `invalid params: field "pool": want a string, got a number`},
 		{`{"pool":"p","fn":"f","bogus":1}`, `invalid params: unknown field "bogus"`},
-		{`{"pool":"p","timeout":-1}`, `invalid params: want a non-negative number of seconds, got -1`},
-		{`{"pool":"p","timeout":"soon"}`, `invalid params: want a duration such as "30s" or a number of seconds, got "soon"`},
+		{`{"pool":"p","timeout":-1}`, `invalid params: field "timeout": want a non-negative number of seconds, got -1`},
+		{`{"pool":"p","timeout":"soon"}`, `invalid params: field "timeout": want a duration such as "30s" or a number of seconds, got "soon"`},
 	}
 	for _, tt := range tests {
 		var p SubmitParams
