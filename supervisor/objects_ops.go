@@ -298,13 +298,13 @@ var objectOps = map[string]method{
 	}),
 	"dict.delete": op(kDict, []string{"key"}, func(c *client, req *rq, m ss.Dict, p *protocol.KeyParams) (any, error) {
 		if p.Default != nil {
-			return nil, errf("unknown field \"default\"")
+			return nil, errf("field \"default\" does not apply to dict.delete")
 		}
 		return done(empty, m.Delete(p.Key))
 	}),
 	"dict.contains": op(kDict, []string{"key"}, func(c *client, req *rq, m ss.Dict, p *protocol.KeyParams) (any, error) {
 		if p.Default != nil {
-			return nil, errf("unknown field \"default\"")
+			return nil, errf("field \"default\" does not apply to dict.contains")
 		}
 		ok, err := m.Contains(p.Key)
 		return done(res("contains", ok), err)
