@@ -141,29 +141,6 @@ func (l *memLock) handOff() func() {
 	return func() { next.v.done(true, nil) }
 }
 
-// releaseSave gives up every level o holds and returns how many there were,
-// for a Condition wait to restore later.
-func (l *memLock) releaseSave(o Owner) (int, error) {
-	l.mu.Lock()
-	if err := l.checkHolder(o, "wait on"); err != nil {
-		l.mu.Unlock()
-		return 0, err
-	}
-	levels := l.count
-	l.count = 0
-	next := l.handOff()
-	l.mu.Unlock()
-	next()
-	return levels, nil
-}
-
-// heldBy reports whether o holds the lock.
-func (l *memLock) heldBy(o Owner) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.count > 0 && l.holder == o
-}
-
 // Locked implements Lock.
 func (l *memLock) Locked() bool {
 	l.mu.Lock()

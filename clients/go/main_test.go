@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -186,5 +185,3 @@ func helperEnv() map[string]string {
 	// A race-enabled binary sleeps a second at exit unless told not to.
 	return map[string]string{testWorkerEnv: "1", "GORACE": "atexit_sleep_ms=0"}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
