@@ -71,16 +71,7 @@ func Handle[A, R any](w *Worker, fn string, f func(ctx context.Context, arg A) (
 			if err := decodeOneArg(t, fn, args, kwargs, &a); err != nil {
 				return nil, taskFailed(fn, err, -1)
 			}
-			defer func() {
-				if p := recover(); p != nil {
-					out, jerr = nil, taskFailed(fn, panicError(p), -1)
-				}
-			}()
-			r, err := f(ctx, a)
-			if err != nil {
-				return nil, taskFailed(fn, err, -1)
-			}
-			return encodeResult(fn, r, 16)
+			return callOne(fn, 16, func() (R, error) { return f(ctx, a) })
 		},
 		runMap: func(ctx context.Context, params json.RawMessage, star bool) (out json.RawMessage, jerr *jsonrpc.Error) {
 			in, i, err := decodeItems[A](t, fn, params, star)
@@ -119,16 +110,7 @@ func (w *Worker) HandleArgs(fn string, f func(ctx context.Context, args Args) (a
 			if err != nil {
 				return nil, taskFailed(fn, err, -1)
 			}
-			defer func() {
-				if p := recover(); p != nil {
-					out, jerr = nil, taskFailed(fn, panicError(p), -1)
-				}
-			}()
-			r, err := f(ctx, a)
-			if err != nil {
-				return nil, taskFailed(fn, err, -1)
-			}
-			return encodeResult(fn, r, 64)
+			return callOne(fn, 64, func() (any, error) { return f(ctx, a) })
 		},
 		runMap: func(ctx context.Context, params json.RawMessage, star bool) (out json.RawMessage, jerr *jsonrpc.Error) {
 			var p struct {
@@ -161,6 +143,21 @@ func (w *Worker) HandleArgs(fn string, f func(ctx context.Context, args Args) (a
 			return encodeResult(fn, res, 16*len(res)+2)
 		},
 	})
+}
+
+// callOne runs one call of a handler and encodes its result; an error or a
+// panic (in the call or the encoding) becomes task_failed.
+func callOne[R any](fn string, sizeHint int, call func() (R, error)) (out json.RawMessage, jerr *jsonrpc.Error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, jerr = nil, taskFailed(fn, panicError(p), -1)
+		}
+	}()
+	r, err := call()
+	if err != nil {
+		return nil, taskFailed(fn, err, -1)
+	}
+	return encodeResult(fn, r, sizeHint)
 }
 
 // encodeResult encodes a handler's result; sizeHint presizes the buffer.
