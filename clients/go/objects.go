@@ -121,32 +121,19 @@ func (c *Client) Queue(name string) *Queue { return &Queue{c.Object("queue", nam
 // Put adds item, waiting for room in a bounded queue until ctx's deadline
 // (ErrFull then).
 func (q *Queue) Put(ctx context.Context, item any) error {
-	raw, err := rawJSON(item)
-	if err != nil {
-		return fmt.Errorf("queue.put %s: %w", q.o.name, err)
-	}
-	return q.o.Call(ctx, "put", map[string]any{"item": raw}, nil)
+	return q.o.callRaw(ctx, "put", "", nil, "item", item)
 }
 
 // Get takes the oldest item into out, waiting until ctx's deadline for one
 // (ErrEmpty then).
 func (q *Queue) Get(ctx context.Context, out any) error {
-	var r struct {
-		Item json.RawMessage `json:"item"`
-	}
-	if err := q.o.Call(ctx, "get", nil, &r); err != nil {
-		return err
-	}
-	return decodeResult(r.Item, out)
+	return q.o.callRaw(ctx, "get", "item", out)
 }
 
 // Len is the number of items queued (qsize).
-func (q *Queue) Len(ctx context.Context) (int, error) {
-	var r struct {
-		Size int `json:"size"`
-	}
-	err := q.o.Call(ctx, "qsize", nil, &r)
-	return r.Size, err
+func (q *Queue) Len(ctx context.Context) (n int, err error) {
+	err = q.o.callRaw(ctx, "qsize", "size", &n)
+	return n, err
 }
 
 // Lock is a shared lock (multiprocessing.Lock), held by this Client's
@@ -161,12 +148,9 @@ func (c *Client) Lock(name string) *Lock { return &Lock{c.Object("lock", name)} 
 
 // Acquire waits for the lock until ctx's deadline, reporting whether it
 // was acquired (false on timeout, as acquire(timeout=…) returns).
-func (l *Lock) Acquire(ctx context.Context) (bool, error) {
-	var r struct {
-		Acquired bool `json:"acquired"`
-	}
-	err := l.o.Call(ctx, "acquire", nil, &r)
-	return r.Acquired, err
+func (l *Lock) Acquire(ctx context.Context) (ok bool, err error) {
+	err = l.o.callRaw(ctx, "acquire", "acquired", &ok)
+	return ok, err
 }
 
 // Release releases the lock (ErrNotOwner when this connection does not
@@ -187,12 +171,9 @@ func (e *Event) Clear(ctx context.Context) error { return e.o.Call(ctx, "clear",
 
 // Wait waits until the flag is set or ctx's deadline passes, reporting
 // whether it is set.
-func (e *Event) Wait(ctx context.Context) (bool, error) {
-	var r struct {
-		Set bool `json:"set"`
-	}
-	err := e.o.Call(ctx, "wait", nil, &r)
-	return r.Set, err
+func (e *Event) Wait(ctx context.Context) (set bool, err error) {
+	err = e.o.callRaw(ctx, "wait", "set", &set)
+	return set, err
 }
 
 // Value is a shared typed number (multiprocessing.Value) with atomic
@@ -205,57 +186,23 @@ func (c *Client) Value(name string) *Value { return &Value{c.Object("value", nam
 
 // Get reads the value into out.
 func (v *Value) Get(ctx context.Context, out any) error {
-	var r struct {
-		Value json.RawMessage `json:"value"`
-	}
-	if err := v.o.Call(ctx, "get", nil, &r); err != nil {
-		return err
-	}
-	return decodeResult(r.Value, out)
+	return v.o.callRaw(ctx, "get", "value", out)
 }
 
 // Set stores x (range-checked against the typecode: ErrValue).
 func (v *Value) Set(ctx context.Context, x any) error {
-	raw, err := rawJSON(x)
-	if err != nil {
-		return fmt.Errorf("value.set %s: %w", v.o.name, err)
-	}
-	return v.o.Call(ctx, "set", map[string]any{"value": raw}, nil)
+	return v.o.callRaw(ctx, "set", "", nil, "value", x)
 }
 
 // Add adds delta atomically and stores the new value in out (may be nil).
 func (v *Value) Add(ctx context.Context, delta any, out any) error {
-	raw, err := rawJSON(delta)
-	if err != nil {
-		return fmt.Errorf("value.add %s: %w", v.o.name, err)
-	}
-	var r struct {
-		Value json.RawMessage `json:"value"`
-	}
-	if err := v.o.Call(ctx, "add", map[string]any{"delta": raw}, &r); err != nil {
-		return err
-	}
-	if out == nil {
-		return nil
-	}
-	return decodeResult(r.Value, out)
+	return v.o.callRaw(ctx, "add", "value", out, "delta", delta)
 }
 
 // CompareAndSwap stores new if the value is old, reporting whether it did.
-func (v *Value) CompareAndSwap(ctx context.Context, old, new any) (bool, error) {
-	o, err := rawJSON(old)
-	if err != nil {
-		return false, err
-	}
-	n, err := rawJSON(new)
-	if err != nil {
-		return false, err
-	}
-	var r struct {
-		Swapped bool `json:"swapped"`
-	}
-	err = v.o.Call(ctx, "compare_and_swap", map[string]any{"old": o, "new": n}, &r)
-	return r.Swapped, err
+func (v *Value) CompareAndSwap(ctx context.Context, old, new any) (swapped bool, err error) {
+	err = v.o.callRaw(ctx, "compare_and_swap", "swapped", &swapped, "old", old, "new", new)
+	return swapped, err
 }
 
 // Dict is a shared dictionary (Manager().dict()): keys are JSON scalars or
@@ -267,38 +214,17 @@ func (c *Client) Dict(name string) *Dict { return &Dict{c.Object("dict", name)} 
 
 // Set stores value under key.
 func (d *Dict) Set(ctx context.Context, key, value any) error {
-	k, err := rawJSON(key)
-	if err != nil {
-		return err
-	}
-	v, err := rawJSON(value)
-	if err != nil {
-		return err
-	}
-	return d.o.Call(ctx, "set", map[string]any{"key": k, "value": v}, nil)
+	return d.o.callRaw(ctx, "set", "", nil, "key", key, "value", value)
 }
 
 // Get reads the value under key into out. A missing key reads as JSON
 // null, as dict.get returns None (out is then left as it was).
 func (d *Dict) Get(ctx context.Context, key, out any) error {
-	k, err := rawJSON(key)
-	if err != nil {
-		return err
-	}
-	var r struct {
-		Value json.RawMessage `json:"value"`
-	}
-	if err := d.o.Call(ctx, "get", map[string]any{"key": k}, &r); err != nil {
-		return err
-	}
-	return decodeResult(r.Value, out)
+	return d.o.callRaw(ctx, "get", "value", out, "key", key)
 }
 
 // Len is the number of keys.
-func (d *Dict) Len(ctx context.Context) (int, error) {
-	var r struct {
-		Len int `json:"len"`
-	}
-	err := d.o.Call(ctx, "len", nil, &r)
-	return r.Len, err
+func (d *Dict) Len(ctx context.Context) (n int, err error) {
+	err = d.o.callRaw(ctx, "len", "len", &n)
+	return n, err
 }

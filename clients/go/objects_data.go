@@ -162,12 +162,9 @@ type Array struct{ o *Object }
 func (c *Client) Array(name string) *Array { return &Array{c.Object("array", name)} }
 
 // Len is len(arr).
-func (a *Array) Len(ctx context.Context) (int, error) {
-	var r struct {
-		Len int `json:"len"`
-	}
-	err := a.o.Call(ctx, "len", nil, &r)
-	return r.Len, err
+func (a *Array) Len(ctx context.Context) (n int, err error) {
+	err = a.o.callRaw(ctx, "len", "len", &n)
+	return n, err
 }
 
 // Get is arr[i], decoded into out (ErrValue, IndexError, out of range).
@@ -257,12 +254,9 @@ func (l *List) Sort(ctx context.Context, reverse bool) error {
 }
 
 // Len is len(list).
-func (l *List) Len(ctx context.Context) (int, error) {
-	var r struct {
-		Len int `json:"len"`
-	}
-	err := l.o.Call(ctx, "len", nil, &r)
-	return r.Len, err
+func (l *List) Len(ctx context.Context) (n int, err error) {
+	err = l.o.callRaw(ctx, "len", "len", &n)
+	return n, err
 }
 
 // Get is list[i], decoded into out (ErrValue, IndexError, out of range).
