@@ -196,6 +196,13 @@ const (
 	StdioFDs   = "fds"   // fds 3 (worker reads) and 4 (worker writes)
 )
 
+// Output choices: where the output of a worker or process goes that is not
+// protocol (stderr, and stdout unless it carries the protocol).
+const (
+	OutputLog     = "log"     // read line by line into the supervisor's log
+	OutputInherit = "inherit" // the supervisor's own stdout and stderr
+)
+
 // PoolSpec declares a pool: pool.create params, and a [pool.NAME] table.
 type PoolSpec struct {
 	Name    string            `json:"name" toml:"-"`
@@ -206,6 +213,8 @@ type PoolSpec struct {
 	Cwd     string            `json:"cwd,omitempty" toml:"cwd"`
 	Mode    string            `json:"mode,omitempty" toml:"mode"`
 	Stdio   string            `json:"stdio,omitempty" toml:"stdio"`
+	// Output is OutputLog (default) or OutputInherit.
+	Output string `json:"output,omitempty" toml:"output"`
 	// TaskTimeout bounds each call to a worker (one task, or one chunk of a
 	// map); 0 means none.
 	TaskTimeout       Seconds `json:"task_timeout,omitempty" toml:"task_timeout"`
@@ -395,6 +404,8 @@ type ProcessSpec struct {
 	Args    []string          `json:"args,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
 	Cwd     string            `json:"cwd,omitempty"`
+	// Output is OutputLog (default) or OutputInherit.
+	Output string `json:"output,omitempty"`
 }
 
 // ProcessRef names a process.

@@ -55,6 +55,9 @@ func ValidatePool(spec *protocol.PoolSpec) *jsonrpc.Error {
 	default:
 		return bad("field \"stdio\": want \"stdio\" or \"fds\", got %q", spec.Stdio)
 	}
+	if err := validateOutput(&spec.Output); err != nil {
+		return err
+	}
 	if spec.MaxTasksPerWorker < 0 {
 		return bad("field \"max_tasks_per_worker\": must be positive, got %d", spec.MaxTasksPerWorker)
 	}

@@ -36,6 +36,9 @@ func (c *client) handleProcessStart(req *jsonrpc.Request) (any, error) {
 	if err := protocol.Required("command", spec.Command == ""); err != nil {
 		return nil, err
 	}
+	if err := validateOutput(&spec.Output); err != nil {
+		return nil, err
+	}
 	p, err := c.s.startProcess(spec)
 	if err != nil {
 		return nil, err
@@ -77,23 +80,31 @@ func (s *Supervisor) startProcess(spec protocol.ProcessSpec) (*Process, error) {
 		return nil, protocol.ErrorWith(protocol.CodeSpawnFailed,
 			fmt.Sprintf("cannot start process %s: %v", spec.Name, err), protocol.ErrorData{Worker: spec.Name})
 	}
-	outR, outW, err := child.Pipe()
-	if err != nil {
-		return fail(err)
-	}
-	errR, errW, err := child.Pipe()
-	if err != nil {
-		child.CloseAll(outR, outW)
-		return fail(err)
+	var outR, outW, errR, errW *os.File
+	if spec.Output == protocol.OutputInherit {
+		outW, errW = s.childOut, s.childErr
+	} else {
+		var err error
+		if outR, outW, err = child.Pipe(); err != nil {
+			return fail(err)
+		}
+		if errR, errW, err = child.Pipe(); err != nil {
+			child.CloseAll(outR, outW)
+			return fail(err)
+		}
 	}
 	proc, err := s.spawner.Start(child.Spec{
 		Path: spec.Command, Args: spec.Args, Dir: spec.Cwd,
 		Env:    s.childEnv(spec.Env, protocol.EnvWorkerName+"="+spec.Name),
 		Stdout: outW, Stderr: errW,
 	})
-	child.CloseAll(outW, errW)
+	if outR != nil {
+		child.CloseAll(outW, errW)
+	}
 	if err != nil {
-		child.CloseAll(outR, errR)
+		if outR != nil {
+			child.CloseAll(outR, errR)
+		}
 		return fail(err)
 	}
 	p.proc = proc
@@ -102,6 +113,9 @@ func (s *Supervisor) startProcess(spec protocol.ProcessSpec) (*Process, error) {
 		r   *os.File
 		msg string
 	}{{outR, "process stdout"}, {errR, "process stderr"}} {
+		if f.r == nil {
+			continue
+		}
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -225,4 +239,18 @@ func (c *client) handleProcessKill(req *jsonrpc.Request) (any, error) {
 
 func (c *client) handleProcessList(req *jsonrpc.Request) (any, error) {
 	return map[string]any{"processes": c.s.status().Processes}, nil
+}
+
+// validateOutput checks a pool's or process's "output" field, filling in
+// the default.
+func validateOutput(output *string) *jsonrpc.Error {
+	switch *output {
+	case "":
+		*output = protocol.OutputLog
+	case protocol.OutputLog, protocol.OutputInherit:
+	default:
+		return protocol.Errorf(protocol.CodeInvalidParams,
+			"invalid params: field \"output\": want \"log\" or \"inherit\", got %q", *output)
+	}
+	return nil
 }

@@ -35,6 +35,11 @@ type Options struct {
 	// Socket is the Unix socket path; empty means a new private directory
 	// (0700) under the system temp dir.
 	Socket string
+	// Stdout and Stderr are the files that workers and processes with
+	// output "inherit" write to; nil: os.Stdout and os.Stderr. A
+	// supervisor whose stdout carries a client's protocol (serve --stdio)
+	// sets Stdout to its stderr.
+	Stdout, Stderr *os.File
 }
 
 // Supervisor is one corral instance.
@@ -43,6 +48,8 @@ type Supervisor struct {
 	log     zerolog.Logger
 	version string
 	spawner *child.Spawner
+	// childOut and childErr: where "inherit" output goes (Options).
+	childOut, childErr *os.File
 
 	socket    string
 	socketDir string // created by us, removed at Close
@@ -88,6 +95,13 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	if s.version == "" {
 		s.version = "dev"
+	}
+	s.childOut, s.childErr = opts.Stdout, opts.Stderr
+	if s.childOut == nil {
+		s.childOut = os.Stdout
+	}
+	if s.childErr == nil {
+		s.childErr = os.Stderr
 	}
 	path := opts.Socket
 	if path == "" {

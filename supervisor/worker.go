@@ -108,8 +108,11 @@ func (p *Pool) spawn() (*worker, error) {
 		child.CloseAll(toR, toW)
 		return nil, spawnErr(err)
 	}
-	errR, errW, err := child.Pipe()
-	if err != nil {
+	inherit := p.spec.Output == protocol.OutputInherit
+	var errR, errW *os.File
+	if inherit {
+		errW = p.s.childErr
+	} else if errR, errW, err = child.Pipe(); err != nil {
 		child.CloseAll(toR, toW, fromR, fromW)
 		return nil, spawnErr(err)
 	}
@@ -123,7 +126,9 @@ func (p *Pool) spawn() (*worker, error) {
 	}
 	var outR, outW *os.File
 	if p.spec.Stdio == protocol.StdioFDs {
-		if outR, outW, err = child.Pipe(); err != nil {
+		if inherit {
+			outW = p.s.childOut
+		} else if outR, outW, err = child.Pipe(); err != nil {
 			child.CloseAll(toR, toW, fromR, fromW, errR, errW)
 			return nil, spawnErr(err)
 		}
@@ -134,7 +139,10 @@ func (p *Pool) spawn() (*worker, error) {
 		spec.Stdin, spec.Stdout = toR, fromW
 	}
 	proc, err := p.s.spawner.Start(spec)
-	child.CloseAll(toR, fromW, errW, outW) // the child's ends
+	child.CloseAll(toR, fromW) // the child's ends
+	if !inherit {
+		child.CloseAll(errW, outW)
+	}
 	if err != nil {
 		child.CloseAll(toW, fromR, errR, outR)
 		return nil, spawnErr(err)
@@ -167,7 +175,9 @@ func (p *Pool) spawn() (*worker, error) {
 			r.Close()
 		}()
 	}
-	forward(errR, "worker stderr")
+	if errR != nil {
+		forward(errR, "worker stderr")
+	}
 	if outR != nil {
 		forward(outR, "worker stdout")
 	}

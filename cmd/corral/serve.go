@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +32,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	stdio := fs.Bool("stdio", false, "serve one client on stdin/stdout (the sidecar form); exit when stdin closes")
+	fds := fs.String("fds", "", "serve one client on the inherited file descriptors `R,W` (it reads R, writes W), as --stdio does, leaving stdout to children with output \"inherit\"; exit when R closes")
 	socket := fs.String("socket", "", "Unix socket `path` (default: a new private directory)")
 	config := fs.String("config", "", "TOML config `file` declaring pools")
 	maxMessage := fs.Int("max-message", 0, "largest accepted message in `bytes` (default 64 MiB)")
@@ -49,6 +52,16 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	var linkR, linkW int
+	if *fds != "" {
+		if *stdio {
+			return &exitError{code: 2, err: errors.New("--stdio and --fds are exclusive")}
+		}
+		var err error
+		if linkR, linkW, err = parseFDs(*fds); err != nil {
+			return &exitError{code: 2, err: err}
+		}
 	}
 	log, err := newLogger(c.Stderr, *logLevel, *logFormat)
 	if err != nil {
@@ -81,7 +94,13 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	s, err := supervisor.New(supervisor.Options{Config: cfg, Log: log, Version: version, Socket: *socket})
+	opts := supervisor.Options{Config: cfg, Log: log, Version: version, Socket: *socket}
+	if *stdio {
+		// stdout is the client's link: children's inherited output goes
+		// to stderr.
+		opts.Stdout = os.Stderr
+	}
+	s, err := supervisor.New(opts)
 	if err != nil {
 		return err
 	}
@@ -108,6 +127,12 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		out, restoreOut := pollable(1, "/dev/stdout")
 		defer restoreOut()
 		clientGone = s.ServeConn(in, out, in, "stdio")
+	} else if *fds != "" {
+		in, restoreIn := pollable(linkR, "link-r")
+		defer restoreIn()
+		out, restoreOut := pollable(linkW, "link-w")
+		defer restoreOut()
+		clientGone = s.ServeConn(in, out, in, "fds")
 	}
 	for {
 		select {
@@ -141,6 +166,36 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			return s.Close()
 		}
 	}
+}
+
+// parseFDs reads --fds R,W: two distinct open descriptors other than
+// 0, 1 and 2. They are marked close-on-exec so that workers do not inherit
+// the client's link.
+func parseFDs(v string) (r, w int, err error) {
+	bad := func(why string) (int, int, error) {
+		return 0, 0, fmt.Errorf("--fds %q: %s", v, why)
+	}
+	rs, ws, ok := strings.Cut(v, ",")
+	if !ok {
+		return bad("want two file descriptors R,W")
+	}
+	if r, err = strconv.Atoi(strings.TrimSpace(rs)); err != nil {
+		return bad("R is not a number")
+	}
+	if w, err = strconv.Atoi(strings.TrimSpace(ws)); err != nil {
+		return bad("W is not a number")
+	}
+	if r < 3 || w < 3 || r == w {
+		return bad("want two distinct descriptors above 2")
+	}
+	for _, fd := range []int{r, w} {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(fd, &st); err != nil {
+			return bad(fmt.Sprintf("descriptor %d is not open: %v", fd, err))
+		}
+		syscall.CloseOnExec(fd)
+	}
+	return r, w, nil
 }
 
 // pollable returns fd in non-blocking mode, served by the runtime's poller:
