@@ -395,6 +395,10 @@ type ErrorData struct {
 	Pid       int    `json:"pid,omitempty"`
 	ExitCode  *int   `json:"exit_code,omitempty"`
 	Signal    string `json:"signal,omitempty"`
+	// Value is a shim's own encoding of the error, relayed as is (the
+	// Python shim sends the pickled exception, to re-raise it with its
+	// type).
+	Value json.RawMessage `json:"value,omitempty"`
 }
 
 // ProcessSpec starts a process (process.start).
