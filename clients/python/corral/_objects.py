@@ -1,0 +1,878 @@
+"""Queues, locks, semaphores, conditions, events and barriers hosted by the
+corral supervisor, with the names, signatures, return values and exceptions
+of :mod:`multiprocessing` (spec/PROTOCOL.md §5.30–§5.39).
+
+Handles. Every shared object of this package (these, and the values, arrays,
+pipes and manager proxies of ``_ctypes``, ``_pipe`` and ``_manager``) has a
+method ``__corral_handle__()`` returning its handle, the plain JSON dict
+``{"$corral": KIND, "name": NAME}`` (values and arrays add ``"typecode"``),
+and ``to_json()``, the same method under a public name. Encoders send that
+dict to non-Python peers; :func:`from_handle` turns a handle received from
+any peer back into the proxy. Between Python processes objects travel by
+pickle: ``__reduce__`` rebuilds the proxy from its name without a round
+trip, on the receiving process's own connection (``get_client()``).
+
+Ownership. The supervisor gives locks to connections. So that a lock held by
+one thread is not held by every thread of the process, lock, rlock and
+condition operations from a thread other than the main one go through a
+connection of that thread's own (opened on first use, closed when the thread
+ends); everything else uses the process's connection.
+"""
+
+import base64
+import itertools
+import os
+import pickle
+import queue as _queue
+import threading
+import time
+
+from . import _errors
+from ._errors import RemoteError
+
+__all__ = [
+    "Queue", "JoinableQueue", "SimpleQueue", "Lock", "RLock", "Semaphore",
+    "BoundedSemaphore", "Condition", "Event", "Barrier", "BrokenBarrierError",
+    "from_handle", "handle_of",
+]
+
+BrokenBarrierError = threading.BrokenBarrierError
+
+# ---------------------------------------------------------------------------
+# Connections
+
+
+def _sidecar():
+    from . import _sidecar as s
+    return s
+
+
+_get_client = None
+
+
+def _client():
+    global _get_client
+    g = _get_client
+    if g is None:
+        g = _get_client = _sidecar().get_client
+    return g()
+
+
+def _call(method, params):
+    return _client().call(method, params)
+
+
+class _ThreadConn(object):
+    """A thread's own connection; closed when the thread's locals go."""
+
+    __slots__ = ("conn", "pid", "__weakref__")
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.pid = os.getpid()
+
+    def __del__(self):
+        try:
+            if self.pid == os.getpid():
+                self.conn.close()
+        except Exception:
+            pass
+
+
+_tls = threading.local()
+
+
+def _socket_path():
+    s = _sidecar()
+    path = os.environ.get(s.ENV_SOCKET)
+    if not path:
+        path = (s.supervisor_info() or {}).get("socket")
+    if not path:
+        raise RuntimeError("corral: the supervisor did not say where its socket is")
+    return path
+
+
+def _owner_client():
+    """The connection that owns locks taken by the calling thread."""
+    if threading.current_thread() is threading.main_thread():
+        return _client()
+    tc = getattr(_tls, "tc", None)
+    if tc is not None and tc.pid == os.getpid() and not tc.conn.closed:
+        return tc.conn
+    s = _sidecar()
+    _client()  # make sure a supervisor is there (a sidecar starts lazily)
+    from ._rpc import Connection
+    conn = Connection.connect_unix(_socket_path(), name="thread")
+    try:
+        s._hello(conn, "%s/%s" % (s._program_name(), threading.current_thread().name))
+    except BaseException:
+        conn.close()
+        raise
+    _tls.tc = _ThreadConn(conn)
+    return conn
+
+
+# ---------------------------------------------------------------------------
+# Names and creation
+
+_token = os.urandom(3).hex()
+_counter = itertools.count(1)
+_token_pid = os.getpid()
+
+
+def _new_name(kind):
+    global _token, _token_pid
+    pid = os.getpid()
+    if pid != _token_pid:
+        _token, _token_pid = os.urandom(3).hex(), pid
+    return "py.%s.%d.%s.%d" % (kind, pid, _token, next(_counter))
+
+
+def _create(kind, name, params=None):
+    p = {"kind": kind, "name": name}
+    if params:
+        p["params"] = params
+    try:
+        _call("object.create", p)
+    except RemoteError as e:
+        raise _translate(e) from None
+
+
+# ---------------------------------------------------------------------------
+# Values on the wire
+#
+# JSON scalars, lists and dicts with string keys travel as plain JSON, so
+# Go and shell peers can read them; shared objects travel as handles;
+# anything else (tuples, bytes, sets, instances …) is pickled inside an
+# envelope, {"$pickle": BASE64}, opaque to other languages.
+
+_PLAIN = (str, int, bool, type(None))
+_INF = float("inf")
+
+
+def _codec():
+    try:
+        from . import _codec as c
+    except ImportError:
+        return None
+    return c
+
+
+def _pickled(obj):
+    return {"$pickle": base64.b64encode(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)).decode("ascii")}
+
+
+def encode(obj):
+    """A JSON-able form of ``obj`` for a queue, pipe, dict or list."""
+    t = type(obj)
+    if t in _PLAIN:
+        return obj
+    if t is float:
+        if obj - obj == 0.0:  # finite
+            return obj
+        return _pickled(obj)
+    if t is list:
+        return [encode(x) for x in obj]
+    if t is dict:
+        out = {}
+        for k, v in obj.items():
+            if type(k) is not str or k[:1] == "$":
+                return _pickled(obj)
+            out[k] = encode(v)
+        return out
+    h = getattr(t, "__corral_handle__", None)
+    if h is not None:
+        return h(obj)
+    return _pickled(obj)
+
+
+def decode(j):
+    """The Python value of a JSON value made by :func:`encode` (or sent by
+    any peer)."""
+    t = type(j)
+    if t is list:
+        return [decode(x) for x in j]
+    if t is dict:
+        if "$pickle" in j and len(j) == 1:
+            return pickle.loads(base64.b64decode(j["$pickle"]))
+        if "$corral" in j:
+            obj = from_handle(j)
+            if obj is not None:
+                return obj
+            c = _codec()
+            if c is not None and hasattr(c, "decode"):
+                return c.decode(j)
+            return j
+        return {k: decode(v) for k, v in j.items()}
+    return j
+
+
+def encode_key(k):
+    """A dict key as the supervisor takes it: a JSON scalar, or an array for
+    a tuple; other hashable keys are pickled into ["$pickle", BASE64]."""
+    t = type(k)
+    if t in _PLAIN:
+        return k
+    if t is float:
+        if k - k == 0.0:
+            return k
+    elif t is tuple:
+        return [encode_key(x) for x in k]
+    hash(k)  # unhashable: TypeError, as Python
+    return ["$pickle", base64.b64encode(pickle.dumps(k, pickle.HIGHEST_PROTOCOL)).decode("ascii")]
+
+
+def decode_key(j):
+    if type(j) is list:
+        if len(j) == 2 and j[0] == "$pickle" and type(j[1]) is str:
+            return pickle.loads(base64.b64decode(j[1]))
+        return tuple(decode_key(x) for x in j)
+    return j
+
+
+# ---------------------------------------------------------------------------
+# Handles
+
+_KINDS = {}  # kind -> class rebuilt from a handle
+
+
+def handle_of(obj):
+    """The handle dict of a shared object, or None."""
+    h = getattr(type(obj), "__corral_handle__", None)
+    return h(obj) if h is not None else None
+
+
+def from_handle(h):
+    """The proxy for a handle dict ``{"$corral": KIND, "name": NAME}`` (None
+    when the kind is unknown to this package)."""
+    kind = h.get("$corral")
+    name = h.get("name")
+    if not isinstance(name, str):
+        return None
+    if kind not in _KINDS:
+        _load_all()
+    cls = _KINDS.get(kind)
+    if cls is None:
+        return None
+    return cls._from_handle(h)
+
+
+def _load_all():
+    from . import _ctypes, _pipe, _manager  # noqa: F401  (they register kinds)
+
+
+def _register(*kinds):
+    def deco(cls):
+        for k in kinds:
+            _KINDS[k] = cls
+        return cls
+    return deco
+
+
+def _rebuild(cls, name, state):
+    obj = cls.__new__(cls)
+    obj._name = name
+    obj._setstate(state)
+    return obj
+
+
+class SharedObject(object):
+    """Base of every proxy: a kind and a name at the supervisor."""
+
+    _kind = None
+    _family = None
+
+    def __corral_handle__(self):
+        return {"$corral": self._kind, "name": self._name}
+
+    to_json = __corral_handle__
+
+    @property
+    def name(self):
+        return self._name
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self._name, self._getstate()))
+
+    def _getstate(self):
+        return None
+
+    def _setstate(self, state):
+        pass
+
+    @classmethod
+    def _from_handle(cls, h):
+        obj = cls.__new__(cls)
+        obj._name = h["name"]
+        obj._setstate(cls._state_from_handle(h))
+        return obj
+
+    @classmethod
+    def _state_from_handle(cls, h):
+        return None
+
+    def __repr__(self):
+        return "<%s %s>" % (type(self).__name__, self._name)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+def _translate(e, key=None):
+    """The Python exception for a supervisor error (already the right class
+    for most codes: queue.Empty, queue.Full, EOFError …)."""
+    if e.code == _errors.VALUE_ERROR:
+        t = (e.data or {}).get("type") if isinstance(e.data, dict) else None
+        if t == "KeyError":
+            return KeyError(key) if key is not None else KeyError(e.message)
+        if t == "IndexError":
+            return IndexError(e.message)
+        if t == "TypeError":
+            return TypeError(e.message)
+        if t == "OverflowError":
+            return OverflowError(e.message)
+        if t == "AttributeError":
+            return AttributeError(e.message)
+        return ValueError(e.message)
+    if e.code == _errors.NOT_OWNER:
+        return RuntimeError(e.message)
+    if e.code == _errors.CLOSED:
+        return ValueError(e.message)
+    return e
+
+
+def _wait_params(block, timeout):
+    if not block:
+        return {"block": False}
+    if timeout is None:
+        return {}
+    if timeout < 0:
+        timeout = 0
+    return {"timeout": timeout}
+
+
+# ---------------------------------------------------------------------------
+# Queues
+
+
+@_register("queue")
+class Queue(SharedObject):
+    """multiprocessing.Queue: a FIFO shared by every process of the
+    program; it may be passed to Process and Pool tasks alike."""
+
+    _kind = "queue"
+
+    def __init__(self, maxsize=0, *, ctx=None, name=None):
+        if maxsize is None or maxsize < 0:
+            maxsize = 0
+        self._name = name or _new_name(self._kind)
+        self._maxsize = int(maxsize)
+        self._closed = False
+        _create(self._kind, self._name, {"maxsize": self._maxsize} if self._maxsize else None)
+
+    def _getstate(self):
+        return self._maxsize
+
+    def _setstate(self, state):
+        self._maxsize = state or 0
+        self._closed = False
+
+    def _check_closed(self):
+        if self._closed:
+            raise ValueError("Queue %r is closed" % (self,))
+
+    def put(self, obj, block=True, timeout=None):
+        if self._closed:
+            self._check_closed()
+        p = {"name": self._name, "item": encode(obj)}
+        if not block:
+            p["block"] = False
+        elif timeout is not None:
+            p["timeout"] = timeout if timeout > 0 else 0
+        try:
+            _client().call("queue.put", p)
+        except RemoteError as e:
+            raise _translate(e) from None
+
+    def get(self, block=True, timeout=None):
+        if self._closed:
+            self._check_closed()
+        p = {"name": self._name}
+        if not block:
+            p["block"] = False
+        elif timeout is not None:
+            p["timeout"] = timeout if timeout > 0 else 0
+        try:
+            r = _client().call("queue.get", p)
+        except RemoteError as e:
+            raise _translate(e) from None
+        item = r["item"]
+        if type(item) in _PLAIN:
+            return item
+        return decode(item)
+
+    def put_nowait(self, obj):
+        return self.put(obj, False)
+
+    def get_nowait(self):
+        return self.get(False)
+
+    def qsize(self):
+        return _call("queue.qsize", {"name": self._name})["size"]
+
+    def empty(self):
+        return _call("queue.empty", {"name": self._name})["empty"]
+
+    def full(self):
+        return _call("queue.full", {"name": self._name})["full"]
+
+    def close(self):
+        """This process will put and get no more (as multiprocessing's
+        close; the queue stays usable by other processes)."""
+        self._closed = True
+
+    def join_thread(self):
+        pass
+
+    def cancel_join_thread(self):
+        pass
+
+    def shutdown(self):
+        """Close the queue for everyone (Python 3.13's Queue.shutdown):
+        puts fail, gets drain what is left and then fail."""
+        _call("queue.close", {"name": self._name})
+
+    def __repr__(self):
+        return "<%s %s>" % (type(self).__name__, self._name)
+
+
+@_register("joinablequeue")
+class JoinableQueue(Queue):
+    """multiprocessing.JoinableQueue: a Queue with task_done() and join()."""
+
+    _kind = "joinablequeue"
+
+    def task_done(self):
+        try:
+            _client().call("queue.task_done", {"name": self._name})
+        except RemoteError as e:
+            if e.code == _errors.VALUE_ERROR:
+                raise ValueError("task_done() called too many times") from None
+            raise _translate(e) from None
+
+    def join(self):
+        try:
+            _client().call("queue.join", {"name": self._name})
+        except RemoteError as e:
+            raise _translate(e) from None
+
+
+@_register("simplequeue")
+class SimpleQueue(SharedObject):
+    """multiprocessing.SimpleQueue: put, get, empty, close."""
+
+    _kind = "simplequeue"
+
+    def __init__(self, *, ctx=None, name=None):
+        self._name = name or _new_name(self._kind)
+        self._closed = False
+        _create(self._kind, self._name)
+
+    def _setstate(self, state):
+        self._closed = False
+
+    def put(self, obj):
+        if self._closed:
+            raise ValueError("Queue %r is closed" % (self,))
+        try:
+            _client().call("queue.put", {"name": self._name, "item": encode(obj)})
+        except RemoteError as e:
+            raise _translate(e) from None
+
+    def get(self):
+        if self._closed:
+            raise ValueError("Queue %r is closed" % (self,))
+        try:
+            r = _client().call("queue.get", {"name": self._name})
+        except RemoteError as e:
+            raise _translate(e) from None
+        return decode(r["item"])
+
+    def empty(self):
+        return _call("queue.empty", {"name": self._name})["empty"]
+
+    def close(self):
+        self._closed = True
+
+
+# ---------------------------------------------------------------------------
+# Locks
+
+# name -> the connection that took a Lock in this process, so that another
+# thread of the process can release it (as multiprocessing.Lock allows).
+_lock_holders = {}
+_holders_mu = threading.Lock()
+
+
+def _acquire(conn, method, name, block, timeout):
+    p = {"name": name}
+    if not block:
+        p["block"] = False
+    elif timeout is not None:
+        p["timeout"] = timeout if timeout > 0 else 0
+    try:
+        return conn.call(method, p)["acquired"]
+    except RemoteError as e:
+        raise _translate(e) from None
+
+
+@_register("lock")
+class Lock(SharedObject):
+    """multiprocessing.Lock. acquire(block=True, timeout=None) -> bool;
+    release() raises ValueError when the lock is not held by this process."""
+
+    _kind = "lock"
+
+    def __init__(self, *, ctx=None, name=None):
+        self._name = name or _new_name(self._kind)
+        _create(self._kind, self._name)
+
+    def acquire(self, block=True, timeout=None):
+        conn = _owner_client()
+        ok = _acquire(conn, "lock.acquire", self._name, block, timeout)
+        if ok:
+            with _holders_mu:
+                _lock_holders[self._name] = conn
+        return ok
+
+    def release(self):
+        name = self._name
+        with _holders_mu:
+            conn = _lock_holders.pop(name, None)
+        if conn is None or conn.closed:
+            conn = _owner_client()
+        try:
+            conn.call("lock.release", {"name": name})
+        except RemoteError as e:
+            if e.code == _errors.NOT_OWNER:
+                raise ValueError("semaphore or lock released too many times") from None
+            raise _translate(e) from None
+
+    def locked(self):
+        return _call("lock.locked", {"name": self._name})["locked"]
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *args):
+        self.release()
+
+    def __eq__(self, other):
+        return isinstance(other, SharedObject) and other._kind == self._kind and other._name == self._name
+
+    def __hash__(self):
+        return hash((self._kind, self._name))
+
+    def __repr__(self):
+        try:
+            state = "locked" if self.locked() else "unlocked"
+        except Exception:
+            state = "unknown"
+        return "<Lock(owner=%s) %s>" % (state if state != "locked" else "SomeOtherProcess", self._name)
+
+
+@_register("rlock")
+class RLock(Lock):
+    """multiprocessing.RLock: the holding thread may acquire it again; each
+    acquire needs its release."""
+
+    _kind = "rlock"
+
+    def acquire(self, block=True, timeout=None):
+        return _acquire(_owner_client(), "lock.acquire", self._name, block, timeout)
+
+    def release(self):
+        try:
+            _owner_client().call("lock.release", {"name": self._name})
+        except RemoteError as e:
+            if e.code == _errors.NOT_OWNER:
+                raise AssertionError("attempt to release recursive lock not owned by thread") from None
+            raise _translate(e) from None
+
+    def __repr__(self):
+        return "<RLock %s>" % (self._name,)
+
+
+# ---------------------------------------------------------------------------
+# Semaphores
+
+
+@_register("semaphore")
+class Semaphore(SharedObject):
+    """multiprocessing.Semaphore(value=1)."""
+
+    _kind = "semaphore"
+
+    def __init__(self, value=1, *, ctx=None, name=None):
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        self._name = name or _new_name(self._kind)
+        _create(self._kind, self._name, {"value": int(value)})
+
+    def acquire(self, block=True, timeout=None):
+        return _acquire(_client(), "semaphore.acquire", self._name, block, timeout)
+
+    def release(self):
+        try:
+            _client().call("semaphore.release", {"name": self._name})
+        except RemoteError as e:
+            if e.code == _errors.VALUE_ERROR:
+                raise ValueError("semaphore or lock released too many times") from None
+            raise _translate(e) from None
+
+    def get_value(self):
+        return _call("semaphore.value", {"name": self._name})["value"]
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *args):
+        self.release()
+
+    def __eq__(self, other):
+        return isinstance(other, SharedObject) and other._kind == self._kind and other._name == self._name
+
+    def __hash__(self):
+        return hash((self._kind, self._name))
+
+    def __repr__(self):
+        try:
+            v = self.get_value()
+        except Exception:
+            v = "unknown"
+        return "<%s(value=%s) %s>" % (type(self).__name__, v, self._name)
+
+
+@_register("boundedsemaphore")
+class BoundedSemaphore(Semaphore):
+    """multiprocessing.BoundedSemaphore(value=1): release() past the initial
+    value raises ValueError."""
+
+    _kind = "boundedsemaphore"
+
+
+# ---------------------------------------------------------------------------
+# Conditions
+
+
+@_register("condition")
+class Condition(SharedObject):
+    """multiprocessing.Condition(lock=None): over its own RLock, or over the
+    Lock or RLock given."""
+
+    _kind = "condition"
+
+    def __init__(self, lock=None, *, ctx=None, name=None):
+        self._name = name or _new_name(self._kind)
+        params = None
+        if lock is not None:
+            if not isinstance(lock, Lock):
+                raise TypeError("corral: a Condition's lock must be a corral Lock or RLock, not %s"
+                                % type(lock).__name__)
+            params = {"lock": lock._name}
+        self._lock = lock
+        _create(self._kind, self._name, params)
+
+    def _getstate(self):
+        return self._lock
+
+    def _setstate(self, state):
+        self._lock = state
+
+    def acquire(self, block=True, timeout=None):
+        return _acquire(_owner_client(), "condition.acquire", self._name, block, timeout)
+
+    def release(self):
+        try:
+            _owner_client().call("condition.release", {"name": self._name})
+        except RemoteError as e:
+            if e.code == _errors.NOT_OWNER:
+                raise AssertionError("attempt to release recursive lock not owned by thread") from None
+            raise _translate(e) from None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *args):
+        self.release()
+
+    def wait(self, timeout=None):
+        p = {"name": self._name}
+        if timeout is not None:
+            p["timeout"] = timeout if timeout > 0 else 0
+        try:
+            return _owner_client().call("condition.wait", p)["notified"]
+        except RemoteError as e:
+            if e.code == _errors.NOT_OWNER:
+                raise RuntimeError("cannot wait on un-acquired lock") from None
+            raise _translate(e) from None
+
+    def wait_for(self, predicate, timeout=None):
+        result = predicate()
+        if result:
+            return result
+        if timeout is not None:
+            endtime = time.monotonic() + timeout
+        else:
+            endtime = None
+            waittime = None
+        while not result:
+            if endtime is not None:
+                waittime = endtime - time.monotonic()
+                if waittime <= 0:
+                    break
+            self.wait(waittime)
+            result = predicate()
+        return result
+
+    def notify(self, n=1):
+        try:
+            _owner_client().call("condition.notify", {"name": self._name, "n": n})
+        except RemoteError as e:
+            if e.code == _errors.NOT_OWNER:
+                raise RuntimeError("cannot notify on un-acquired lock") from None
+            raise _translate(e) from None
+
+    def notify_all(self):
+        try:
+            _owner_client().call("condition.notify_all", {"name": self._name})
+        except RemoteError as e:
+            if e.code == _errors.NOT_OWNER:
+                raise RuntimeError("cannot notify on un-acquired lock") from None
+            raise _translate(e) from None
+
+    notifyAll = notify_all
+
+    def __repr__(self):
+        return "<Condition %s>" % (self._name,)
+
+
+# ---------------------------------------------------------------------------
+# Events
+
+
+@_register("event")
+class Event(SharedObject):
+    """multiprocessing.Event."""
+
+    _kind = "event"
+
+    def __init__(self, *, ctx=None, name=None):
+        self._name = name or _new_name(self._kind)
+        _create(self._kind, self._name)
+
+    def is_set(self):
+        return _call("event.is_set", {"name": self._name})["set"]
+
+    isSet = is_set
+
+    def set(self):
+        _call("event.set", {"name": self._name})
+
+    def clear(self):
+        _call("event.clear", {"name": self._name})
+
+    def wait(self, timeout=None):
+        p = {"name": self._name}
+        if timeout is not None:
+            p["timeout"] = timeout if timeout > 0 else 0
+        return _client().call("event.wait", p)["set"]
+
+    def __repr__(self):
+        try:
+            state = "set" if self.is_set() else "unset"
+        except Exception:
+            state = "unknown"
+        return "<Event at %#x %s>" % (id(self), state)
+
+
+# ---------------------------------------------------------------------------
+# Barriers
+
+
+@_register("barrier")
+class Barrier(SharedObject):
+    """multiprocessing.Barrier(parties, action=None, timeout=None).
+
+    With an ``action``, a wait passes two supervisor barriers: the party
+    that arrives last runs the action between them, so no party returns
+    before it has run (as threading.Barrier)."""
+
+    _kind = "barrier"
+
+    def __init__(self, parties, action=None, timeout=None, *, ctx=None, name=None):
+        if parties < 1:
+            raise ValueError("parties must be >= 1")
+        self._name = name or _new_name(self._kind)
+        self._parties = int(parties)
+        self._action = action
+        self._timeout = timeout
+        params = {"parties": self._parties}
+        if timeout is not None and timeout > 0:
+            params["timeout"] = timeout
+        _create(self._kind, self._name, params)
+        if action is not None:
+            _create(self._kind, self._name + ".action", params)
+
+    def _getstate(self):
+        return (self._parties, self._action, self._timeout)
+
+    def _setstate(self, state):
+        if state is None:
+            state = (None, None, None)
+        self._parties, self._action, self._timeout = state
+
+    def wait(self, timeout=None):
+        p = {"name": self._name}
+        if timeout is not None:
+            p["timeout"] = timeout if timeout > 0 else 0
+        c = _client()
+        i = c.call("barrier.wait", p)["index"]
+        if self._action is not None:
+            p["name"] = self._name + ".action"
+            if i == self.parties - 1:
+                try:
+                    self._action()
+                except BaseException:
+                    self.abort()
+                    raise
+            c.call("barrier.wait", p)
+        return i
+
+    def reset(self):
+        _call("barrier.reset", {"name": self._name})
+        if self._action is not None:
+            _call("barrier.reset", {"name": self._name + ".action"})
+
+    def abort(self):
+        _call("barrier.abort", {"name": self._name})
+        if self._action is not None:
+            _call("barrier.abort", {"name": self._name + ".action"})
+
+    @property
+    def parties(self):
+        if self._parties is None:
+            self._parties = _call("barrier.parties", {"name": self._name})["parties"]
+        return self._parties
+
+    @property
+    def n_waiting(self):
+        return _call("barrier.n_waiting", {"name": self._name})["n_waiting"]
+
+    @property
+    def broken(self):
+        return _call("barrier.broken", {"name": self._name})["broken"]
+
+    def __repr__(self):
+        return "<Barrier %s parties=%s>" % (self._name, self._parties)
