@@ -1,0 +1,306 @@
+package mapper
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/corralhq/corral/child"
+	"github.com/corralhq/corral/pipes"
+)
+
+// unit is one input, numbered: seq is its job number (1, 2, … over all
+// inputs, skipped ones included, as the job log counts), ord its place
+// among the inputs this run dispatches.
+type unit struct {
+	ord   int64
+	seq   int64
+	input []byte
+}
+
+// feed reads the inputs and hands out one unit per input not already done,
+// taking a window token for each; it closes out at the end.
+func (r *run) feed(out chan<- unit) error {
+	defer close(out)
+	in := r.newInputs()
+	defer in.close()
+	var seq, ord int64
+	for {
+		rec, err := in.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		seq++
+		if r.skip[seq] {
+			continue
+		}
+		select {
+		case r.window <- struct{}{}:
+		case <-r.dispatch.Done():
+			return nil
+		}
+		select {
+		case out <- unit{ord: ord, seq: seq, input: bytes.Clone(rec)}:
+			ord++
+		case <-r.dispatch.Done():
+			<-r.window
+			return nil
+		}
+	}
+}
+
+func (r *run) newInputs() *inputs {
+	sep := byte('\n')
+	if r.opts.Null {
+		sep = 0
+	}
+	return &inputs{args: r.opts.InputArgs, files: r.opts.Files, stdin: r.opts.Stdin, sep: sep, max: MaxInput}
+}
+
+// runExec runs a process per input on Jobs slots.
+func (r *run) runExec() error {
+	r.window = make(chan struct{}, max(1024, 64*r.opts.Jobs))
+	tmpl := pipes.ParseTemplate(r.opts.Args)
+	units := make(chan unit, r.opts.Jobs)
+	recs := make(chan *record, r.opts.Jobs)
+	var slots sync.WaitGroup
+	for slot := 1; slot <= r.opts.Jobs; slot++ {
+		slots.Go(func() {
+			for u := range units {
+				if r.dispatch.Err() != nil {
+					<-r.window // drained, never run
+					continue
+				}
+				recs <- r.execUnit(tmpl, u, slot)
+			}
+		})
+	}
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		e := r.newEmitter()
+		for rec := range recs {
+			e.add(rec)
+		}
+	}()
+	feedErr := r.feed(units)
+	slots.Wait()
+	close(recs)
+	<-emitted
+	return feedErr
+}
+
+// execUnit runs one input to the end, retrying a failure up to Retries
+// times.
+func (r *run) execUnit(tmpl *pipes.Template, u unit, slot int) *record {
+	args := tmpl.Expand(string(u.input), u.seq, slot)
+	env := append(r.env[:len(r.env):len(r.env)],
+		"CORRAL_SEQ="+strconv.FormatInt(u.seq, 10), "CORRAL_SLOT="+strconv.Itoa(slot))
+	var j *execJob
+	for attempt := 0; ; attempt++ {
+		if j != nil {
+			j.free()
+		}
+		j = r.execOnce(args, env)
+		if !j.entry.failed || attempt >= r.opts.Retries || r.jobs.Err() != nil {
+			break
+		}
+	}
+	j.entry.seq = u.seq
+	j.entry.command = commandLine(r.opts.Command, args)
+	input := u.input
+	return &record{
+		ord:     u.ord,
+		entries: []entry{j.entry},
+		print: func(w *bufio.Writer, stderr io.Writer) error {
+			return j.print(r, input, w, stderr)
+		},
+		free: j.free,
+	}
+}
+
+// execJob is one run of the command.
+type execJob struct {
+	stdout, stderr spool
+	entry          entry
+	msg            string // why it failed, when corral knows better than its stderr
+}
+
+func (j *execJob) free() {
+	j.stdout.Close()
+	j.stderr.Close()
+}
+
+func (r *run) execOnce(args, env []string) *execJob {
+	j := &execJob{}
+	j.entry.start = time.Now()
+	fail := func(msg string) *execJob {
+		j.entry.failed, j.entry.exit, j.msg = true, -1, msg
+		j.entry.runtime = time.Since(j.entry.start)
+		return j
+	}
+	outR, outW, err := child.Pipe()
+	if err != nil {
+		return fail(err.Error())
+	}
+	errR, errW, err := child.Pipe()
+	if err != nil {
+		child.CloseAll(outR, outW)
+		return fail(err.Error())
+	}
+	p, err := r.sp.Start(child.Spec{
+		Path: r.path, Args: args, Env: env, Dir: r.opts.Dir,
+		Stdout: outW, Stderr: errW, KillGroupOnExit: true,
+	})
+	child.CloseAll(outW, errW)
+	if err != nil {
+		child.CloseAll(outR, errR)
+		if errors.Is(err, syscall.E2BIG) {
+			return fail("the input is too long for a command-line argument (Linux allows 128 KiB per argument); use --mode lines, or read the input from stdin")
+		}
+		return fail(fmt.Sprintf("start %s: %v", r.opts.Command, err))
+	}
+	var stop *time.Timer
+	var timedOut bool
+	var mu sync.Mutex
+	kill := func(why bool) {
+		mu.Lock()
+		timedOut = timedOut || why
+		mu.Unlock()
+		p.Stop(r.opts.Grace)
+	}
+	if r.opts.Timeout > 0 {
+		stop = time.AfterFunc(r.opts.Timeout, func() { kill(true) })
+	}
+	cancelled := context.AfterFunc(r.jobs, func() { kill(false) })
+	var wg sync.WaitGroup
+	wg.Go(func() { j.stderr.ReadFrom(errR) })
+	j.stdout.ReadFrom(outR)
+	wg.Wait()
+	child.CloseAll(outR, errR)
+	ex := p.Exit()
+	cancelled()
+	if stop != nil {
+		stop.Stop()
+	}
+	j.entry.runtime = time.Since(j.entry.start)
+	j.entry.recv = j.stdout.Len()
+	j.entry.exit = ex.Code
+	j.entry.signal = int(ex.Signal)
+	if ex.Signal != 0 {
+		j.entry.exit = -1
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case timedOut:
+		j.entry.failed = true
+		j.msg = fmt.Sprintf("timed out after %s; stopped", r.opts.Timeout)
+	case ex.Code != 0 || ex.Signal != 0:
+		j.entry.failed = true
+	}
+	return j
+}
+
+// print writes a finished job's output: stdout, then stderr, then a line
+// saying why it failed when its exit status alone does not say.
+func (j *execJob) print(r *run, input []byte, w *bufio.Writer, stderr io.Writer) error {
+	if r.opts.Tag {
+		if err := writeTagged(w, input, &j.stdout); err != nil {
+			return err
+		}
+	} else if _, err := j.stdout.WriteTo(w); err != nil {
+		return err
+	}
+	if j.stderr.Len() > 0 {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if r.opts.Tag {
+			bw := bufio.NewWriter(stderr)
+			writeTagged(bw, input, &j.stderr)
+			bw.Flush()
+		} else {
+			j.stderr.WriteTo(stderr)
+		}
+	}
+	if j.entry.failed && !r.opts.Quiet {
+		why := j.msg
+		if why == "" {
+			if j.entry.signal != 0 {
+				why = "killed by " + child.SignalName(syscall.Signal(j.entry.signal))
+			} else {
+				why = fmt.Sprintf("exit status %d", j.entry.exit)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "corral map: job %d failed: %s: %s\n", j.entry.seq, j.entry.command, why)
+	}
+	return nil
+}
+
+// writeTagged prefixes each line of s with the input and a tab, as
+// parallel --tag does.
+func writeTagged(w *bufio.Writer, input []byte, s *spool) error {
+	var buf bytes.Buffer
+	if b, ok := s.Bytes(); ok {
+		return tagLines(w, input, b)
+	}
+	s.WriteTo(&buf)
+	return tagLines(w, input, buf.Bytes())
+}
+
+func tagLines(w *bufio.Writer, input, b []byte) error {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i+1], b[i+1:]
+		} else {
+			b = nil
+		}
+		w.Write(input)
+		w.WriteByte('\t')
+		w.Write(line)
+		if line[len(line)-1] != '\n' {
+			w.WriteByte('\n')
+		}
+	}
+	return nil
+}
+
+// commandLine renders a command for the job log and messages, quoting
+// arguments the way a shell would need them.
+func commandLine(cmd string, args []string) string {
+	var b strings.Builder
+	b.WriteString(shellQuote(cmd))
+	for _, a := range args {
+		b.WriteByte(' ')
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var _ = os.Stderr

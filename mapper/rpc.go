@@ -1,0 +1,228 @@
+package mapper
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	corral "github.com/corralhq/corral/clients/go"
+	"github.com/corralhq/corral/protocol"
+	"github.com/corralhq/corral/supervisor"
+)
+
+// rpcBlock is the most inputs sent as one streamed map, and rpcInFlight how
+// many such maps run at once, so workers never idle between blocks.
+const (
+	rpcBlock    = 512
+	rpcInFlight = 3
+)
+
+// runRPC runs a supervisor in this process with a pool of protocol
+// workers, and calls the chosen function once per input, with the input as
+// its one string argument.
+func (r *run) runRPC() error {
+	sv, err := supervisor.New(supervisor.Options{Config: &supervisor.Config{}, Log: r.opts.Log, Version: r.opts.Version})
+	if err != nil {
+		return err
+	}
+	defer sv.Close()
+	if err := sv.Start(r.jobs); err != nil {
+		return err
+	}
+	c, err := corral.Dial(r.jobs, sv.SocketPath())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	spec := protocol.PoolSpec{
+		Name: "map", Command: r.path, Args: r.opts.Args, Workers: r.opts.Jobs,
+		Cwd: r.opts.Dir, Retries: r.opts.Retries, Env: map[string]string{},
+		StopGrace: protocol.SecondsOf(r.opts.Grace),
+	}
+	if r.opts.Timeout > 0 {
+		spec.TaskTimeout = protocol.SecondsOf(r.opts.Timeout)
+	}
+	if !hasEnv(r.env, "PYTHONUNBUFFERED") || r.opts.Env == nil {
+		spec.Env["PYTHONUNBUFFERED"] = "1"
+	}
+	pool, err := c.CreatePool(r.jobs, spec)
+	if err != nil {
+		return &StatusError{Status: StatusAborted, Err: fmt.Errorf("start workers: %w", err)}
+	}
+	fn, err := pickFunction(r.opts.Fn, pool.Functions())
+	if err != nil {
+		return &StatusError{Status: 2, Err: err}
+	}
+
+	r.window = make(chan struct{}, rpcInFlight*rpcBlock)
+	units := make(chan unit, rpcBlock)
+	recs := make(chan *record, rpcInFlight)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		e := r.newEmitter()
+		for rec := range recs {
+			e.add(rec)
+		}
+	}()
+	var blocks sync.WaitGroup
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		sem := make(chan struct{}, rpcInFlight)
+		var ord int64
+		for u := range units {
+			block := []unit{u}
+		more:
+			for len(block) < rpcBlock {
+				select {
+				case u, ok := <-units:
+					if !ok {
+						break more
+					}
+					block = append(block, u)
+				default:
+					break more
+				}
+			}
+			sem <- struct{}{}
+			o := ord
+			ord++
+			blocks.Go(func() {
+				defer func() { <-sem }()
+				recs <- r.rpcBlock(pool, fn, o, block)
+			})
+		}
+	}()
+	feedErr := r.feed(units)
+	<-collected
+	blocks.Wait()
+	close(recs)
+	<-emitted
+	return feedErr
+}
+
+func hasEnv(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// pickFunction chooses what to call: --fn, or the worker's one function.
+func pickFunction(fn string, served []string) (string, error) {
+	if fn != "" {
+		if len(served) > 0 && !contains(served, fn) {
+			return "", fmt.Errorf("--fn %s: the worker serves %s", fn, strings.Join(served, ", "))
+		}
+		return fn, nil
+	}
+	switch len(served) {
+	case 1:
+		return served[0], nil
+	case 0:
+		return "", errors.New("the worker does not say what functions it serves; name one with --fn NAME")
+	default:
+		return "", fmt.Errorf("the worker serves %d functions (%s); pick one with --fn NAME", len(served), strings.Join(served, ", "))
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// rpcBlock runs one block of inputs as a streamed map, one call per input.
+func (r *run) rpcBlock(pool *corral.Pool, fn string, ord int64, block []unit) *record {
+	items := make([]string, len(block))
+	for i, u := range block {
+		items[i] = string(u.input)
+	}
+	start := time.Now()
+	results := make([]json.RawMessage, len(block))
+	errs := make([]error, len(block))
+	i := 0
+	for res, err := range corral.Imap[json.RawMessage](r.jobs, pool, fn, items, corral.Chunksize(1)) {
+		if i < len(block) {
+			results[i], errs[i] = res, err
+		}
+		i++
+	}
+	for ; i < len(block); i++ {
+		errs[i] = context.Cause(r.jobs)
+		if errs[i] == nil {
+			errs[i] = errors.New("no result")
+		}
+	}
+	runtime := time.Since(start)
+	rec := &record{ord: ord, tokens: len(block), entries: make([]entry, len(block))}
+	for i, u := range block {
+		en := &rec.entries[i]
+		en.seq, en.start, en.runtime = u.seq, start, runtime
+		en.send = int64(len(u.input))
+		en.recv = int64(len(results[i]))
+		en.command = fn + " " + shellQuote(items[i])
+		if errs[i] != nil {
+			en.failed, en.exit = true, 1
+		}
+	}
+	rec.print = func(w *bufio.Writer, stderr io.Writer) error {
+		for i, u := range block {
+			if errs[i] != nil {
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				if !r.opts.Quiet {
+					fmt.Fprintf(stderr, "corral map: job %d failed: %s(%q): %v\n", u.seq, fn, clip(u.input), errs[i])
+				}
+				continue
+			}
+			if r.opts.Tag {
+				w.Write(u.input)
+				w.WriteByte('\t')
+			}
+			writeResult(w, results[i])
+			if err := w.WriteByte('\n'); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return rec
+}
+
+// writeResult prints a string result as its text and anything else as
+// compact JSON.
+func writeResult(w *bufio.Writer, raw json.RawMessage) {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			w.WriteString(s)
+			return
+		}
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) == nil {
+		w.Write(buf.Bytes())
+		return
+	}
+	w.Write(raw)
+}
+
+// nopLogger is the in-process supervisor's log when the caller gives none.
+var nopLogger = zerolog.Nop()
