@@ -15,6 +15,7 @@ const usage = `corral — run work N-wide across processes, in any language
 
 Usage:
   corral serve [--stdio] [--socket PATH] [--config FILE]     run a supervisor
+  corral map [-j N] [--mode exec|lines|rpc] -- CMD [ARGS…]  run CMD over inputs N-wide
   corral ctl [--socket PATH] FAMILY OP NAME [ARGS…]          use a shared object (queue, lock, value, …)
   corral ctl with-lock NAME [--timeout S] -- CMD ARGS…       run CMD holding a lock
   corral status [--socket PATH] [--json]                     summarise a running supervisor
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = (&ServeCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "map":
+		err = (&MapCommand{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "ctl":
 		err = (&CtlCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "status":
