@@ -55,7 +55,7 @@ func TestPoolApplyMapAndErrors(t *testing.T) {
 			_, err := c.apply("p", "fail")
 			d := errData(t, err)
 			if err.Code != protocol.CodeTaskFailed || d.Type != "ValueError" || d.Message != "bad input" || d.Traceback == "" || d.Task == "" || d.Worker == "" ||
-				strings.ReplaceAll(string(d.Value), " ", "") != `{"$corral":"pickle","b64":"gAQu"}` {
+				strings.ReplaceAll(string(d.Value), " ", "") != `{"$pickle":"gAQu"}` {
 				t.Fatalf("fail: %v %+v", err, d)
 			}
 			// A map with one bad item fails with the item's index.

@@ -119,7 +119,7 @@ func call(fn string, args []json.RawMessage) (any, error) {
 	case "fail":
 		return nil, protocol.ErrorWith(protocol.CodeTaskFailed, "ValueError: bad input",
 			protocol.ErrorData{Type: "ValueError", Message: "bad input", Traceback: "line 1\nline 2",
-				Value: json.RawMessage(`{"$corral":"pickle","b64":"gAQu"}`)})
+				Value: json.RawMessage(`{"$pickle":"gAQu"}`)})
 	case "pid":
 		return os.Getpid(), nil
 	case "slowpid":

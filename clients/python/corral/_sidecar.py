@@ -197,7 +197,7 @@ def _use_fds():
         if env in ("stdio", "fds"):
             _fds_mode = env == "fds"
         else:
-            _fds_mode = False
+            _fds_mode = True
     return _fds_mode
 
 
