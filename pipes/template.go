@@ -21,37 +21,30 @@ import (
 // dash arrives intact as one argument.
 type Template struct {
 	args      []string
-	hasInput  bool // some argument names the input in one of its forms
+	hasRepl   bool // some argument holds a replacement string
 	templated []bool
 }
 
-// ParseTemplate reads args. When none of them names the input ({} {.} {/}
-// {//} {/.}), the input is appended as the last argument, as parallel does.
+// ParseTemplate reads args. When none of them holds a replacement string,
+// the input is appended as the last argument, as parallel does; like
+// parallel, an argument list with only {#} or {%} gets no input appended.
 func ParseTemplate(args []string) *Template {
 	t := &Template{args: args, templated: make([]bool, len(args))}
 	for i, a := range args {
 		for _, p := range placeholders {
-			if strings.Contains(a, p.s) {
+			if strings.Contains(a, p) {
 				t.templated[i] = true
-				if p.input {
-					t.hasInput = true
-				}
+				t.hasRepl = true
 			}
 		}
 	}
 	return t
 }
 
-var placeholders = []struct {
-	s     string
-	input bool
-}{
-	{"{}", true}, {"{.}", true}, {"{/}", true}, {"{//}", true}, {"{/.}", true},
-	{"{#}", false}, {"{%}", false},
-}
+var placeholders = []string{"{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}"}
 
 // AppendsInput reports whether Expand adds the input as a last argument.
-func (t *Template) AppendsInput() bool { return !t.hasInput }
+func (t *Template) AppendsInput() bool { return !t.hasRepl }
 
 // Expand returns the arguments for one job.
 func (t *Template) Expand(input string, seq int64, slot int) []string {
@@ -63,7 +56,7 @@ func (t *Template) Expand(input string, seq int64, slot int) []string {
 		}
 		out = append(out, expandArg(a, input, seq, slot))
 	}
-	if !t.hasInput {
+	if !t.hasRepl {
 		out = append(out, input)
 	}
 	return out
@@ -138,10 +131,11 @@ func dirname(s string) string {
 }
 
 // noExt drops an extension from the last path element, as parallel's {.}
-// (s:\.[^/.]+$::): "a/b.tar.gz" → "a/b.tar", "a.d/b" stays, ".bashrc" → "".
+// (s:\.[^/.]*$::): "a/b.tar.gz" → "a/b.tar", "a.d/b" stays, ".bashrc" → "",
+// "a." → "a".
 func noExt(s string) string {
 	i := strings.LastIndexByte(s, '.')
-	if i < 0 || i == len(s)-1 || strings.IndexByte(s[i+1:], '/') >= 0 {
+	if i < 0 || strings.IndexByte(s[i+1:], '/') >= 0 {
 		return s
 	}
 	return s[:i]
