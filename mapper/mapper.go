@@ -120,6 +120,7 @@ type run struct {
 	log                    *joblog
 	bar                    *progress
 	closeAtEnd             []io.Closer
+	devnull                int // exec mode: the jobs' stdin
 
 	mu       sync.Mutex
 	done     int
