@@ -293,7 +293,7 @@ class Pool(object):
 
     def __init__(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None,
                  context=None, *, command=None, env=None, cwd=None, stdio=None,
-                 task_timeout=None, retries=None):
+                 task_timeout=None, retries=None, hello_timeout=None):
         if processes is None:
             processes = os.cpu_count() or 1
         if processes < 1:
@@ -333,6 +333,8 @@ class Pool(object):
             spec["task_timeout"] = task_timeout
         if retries:
             spec["retries"] = retries
+        if hello_timeout:
+            spec["hello_timeout"] = hello_timeout
         conn = _sidecar.get_client()
         _route(conn)
         self._conn = conn

@@ -149,7 +149,7 @@ def _start_sidecar():
     """Start ``corral serve`` linked to this process and greet it."""
     global _proc, _info
     binary = find_binary()
-    level = os.environ.get(ENV_LOG_LEVEL, "warn")
+    level = os.environ.get(ENV_LOG_LEVEL, "error")
     # The link: the sidecar reads our requests from r1 and writes to w2.
     r1, w1 = os.pipe()
     r2, w2 = os.pipe()

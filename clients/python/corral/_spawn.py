@@ -52,7 +52,9 @@ def _main_info():
         return None
     spec = getattr(main, "__spec__", None)
     name = getattr(spec, "name", None)
-    if name and name != "__main__" and not name.endswith(".__main__"):
+    if name:
+        # Run as `python -m NAME`: the child imports NAME (not a package's
+        # __main__, which would run the program again).
         return {"name": name}
     path = getattr(main, "__file__", None)
     if path:
