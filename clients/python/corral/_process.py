@@ -431,6 +431,7 @@ def _run_exit_hooks():
 def process_main():
     """Entry point of a Process child (see _bootstrap)."""
     global _current_process, _parent_process
+    _spawn.line_buffered_output()
     _util.setup_child_logging()
     main_error = _spawn.prepare_child()
     raw = os.environ.pop(_spawn.ENV_PROC, None)

@@ -134,6 +134,17 @@ def _fixup_main_from_path(main_path):
     main_module.__dict__.update(main_content)
 
 
+def line_buffered_output():
+    """Make the child's stdout and stderr line buffered: several children
+    share the program's stdout, and a line written whole cannot be cut in
+    two by another child's (a terminal shows the same)."""
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.reconfigure(line_buffering=True, write_through=False)
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def prepare_child():
     """In a child: import the driver's main script as __mp_main__.
 

@@ -266,6 +266,7 @@ def serve(functions, name="corral-python"):
 def pool_worker_main():
     """Entry point of the Python shim's pool workers (see _spawn)."""
     from . import _spawn
+    _spawn.line_buffered_output()
     srv = Server(python=True, name="corral-python")
     srv.main_error = _spawn.prepare_child()
     _spawn.run_initializer()

@@ -1,0 +1,11 @@
+import time
+from corral import Pool
+def download(sleep_time):
+    time.sleep(sleep_time)
+    print("download %d is finished" % sleep_time)
+    return sleep_time
+if __name__ == "__main__":
+    pool = Pool()
+    iter = pool.imap_unordered(download, [1, 5, 3]) # 创建多个任务放入进程池并开始执行,返回一个迭代器
+    for r in iter: # 遍历该迭代器可以获取到结果,哪个进程先执行完就先获取哪个
+        print(r)
