@@ -187,7 +187,17 @@ func (s *Seconds) set(f float64) error {
 
 // Modes of a pool's workers.
 const (
-	ModeRPC = "rpc"
+	ModeRPC   = "rpc"   // the worker speaks the protocol
+	ModeLines = "lines" // a filter: one line out per line in
+	ModeExec  = "exec"  // a process per input
+)
+
+// The function a lines or exec pool serves: its one argument is the input
+// string, its result the answer line (lines) or the process's stdout
+// (exec).
+const (
+	FuncLine = "line"
+	FuncRun  = "run"
 )
 
 // Stdio choices: where a worker speaks the protocol.
@@ -212,7 +222,10 @@ type PoolSpec struct {
 	Env     map[string]string `json:"env,omitempty" toml:"env"`
 	Cwd     string            `json:"cwd,omitempty" toml:"cwd"`
 	Mode    string            `json:"mode,omitempty" toml:"mode"`
-	Stdio   string            `json:"stdio,omitempty" toml:"stdio"`
+	// PTY gives a lines-mode filter a pseudo-terminal for its stdout, so
+	// programs that block-buffer on a pipe answer line by line.
+	PTY   bool   `json:"pty,omitempty" toml:"pty"`
+	Stdio string `json:"stdio,omitempty" toml:"stdio"`
 	// Output is OutputLog (default) or OutputInherit.
 	Output string `json:"output,omitempty" toml:"output"`
 	// TaskTimeout bounds each call to a worker (one task, or one chunk of a

@@ -44,9 +44,15 @@ func ValidatePool(spec *protocol.PoolSpec) *jsonrpc.Error {
 	switch spec.Mode {
 	case "":
 		spec.Mode = protocol.ModeRPC
-	case protocol.ModeRPC:
+	case protocol.ModeRPC, protocol.ModeLines, protocol.ModeExec:
 	default:
-		return bad("field \"mode\": %q is not a mode this supervisor runs (it runs \"rpc\")", spec.Mode)
+		return bad("field \"mode\": %q is not a mode: want \"rpc\", \"lines\" or \"exec\"", spec.Mode)
+	}
+	if spec.PTY && spec.Mode != protocol.ModeLines {
+		return bad("field \"pty\": applies to mode \"lines\" only")
+	}
+	if spec.Mode != protocol.ModeRPC && spec.Stdio == protocol.StdioFDs {
+		return bad("field \"stdio\": \"fds\" applies to mode \"rpc\" only")
 	}
 	switch spec.Stdio {
 	case "":

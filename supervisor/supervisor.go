@@ -40,6 +40,10 @@ type Options struct {
 	// supervisor whose stdout carries a client's protocol (serve --stdio)
 	// sets Stdout to its stderr.
 	Stdout, Stderr *os.File
+	// Adapter is the corral binary, which runs each worker of a lines or
+	// exec pool behind a small protocol adapter (`corral adapter`). Empty:
+	// such pools are refused.
+	Adapter string
 }
 
 // Supervisor is one corral instance.
@@ -50,6 +54,7 @@ type Supervisor struct {
 	spawner *child.Spawner
 	// childOut and childErr: where "inherit" output goes (Options).
 	childOut, childErr *os.File
+	adapter            string
 
 	socket    string
 	socketDir string // created by us, removed at Close
@@ -97,6 +102,7 @@ func New(opts Options) (*Supervisor, error) {
 		s.version = "dev"
 	}
 	s.childOut, s.childErr = opts.Stdout, opts.Stderr
+	s.adapter = opts.Adapter
 	if s.childOut == nil {
 		s.childOut = os.Stdout
 	}
@@ -355,6 +361,9 @@ func (s *Supervisor) pool(name string) (*Pool, error) {
 func (s *Supervisor) createPool(spec protocol.PoolSpec) (*Pool, error) {
 	if err := ValidatePool(&spec); err != nil {
 		return nil, err
+	}
+	if spec.Mode != protocol.ModeRPC && s.adapter == "" {
+		return nil, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: field \"mode\": this supervisor cannot run %s pools (it was started without the corral binary as its adapter)", spec.Mode)
 	}
 	s.mu.Lock()
 	if s.closing || s.draining {

@@ -124,6 +124,9 @@ func (p *Pool) spawn() (*worker, error) {
 		Path: p.spec.Command, Args: p.spec.Args, Dir: p.spec.Cwd, Env: env,
 		Stderr: errW, KillGroupOnExit: true,
 	}
+	if p.spec.Mode != protocol.ModeRPC {
+		spec.Path, spec.Args = p.s.adapter, adapterArgs(p.spec)
+	}
 	var outR, outW *os.File
 	if p.spec.Stdio == protocol.StdioFDs {
 		if inherit {
@@ -460,4 +463,14 @@ func (w *worker) shutdown(graceful bool) child.Exit {
 	w.pipesWG.Wait()
 	w.handler.closed() // what the worker submitted or holds, it leaves behind
 	return exit
+}
+
+// adapterArgs runs a lines or exec worker behind `corral adapter`, which
+// speaks the protocol for it: the program itself speaks none.
+func adapterArgs(spec protocol.PoolSpec) []string {
+	args := []string{"adapter", "--mode", spec.Mode}
+	if spec.PTY {
+		args = append(args, "--pty")
+	}
+	return append(append(args, "--", spec.Command), spec.Args...)
 }

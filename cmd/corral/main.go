@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = (&ServeCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "map":
 		err = (&MapCommand{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "adapter":
+		err = (&AdapterCommand{Stderr: stderr}).Run(ctx, rest)
 	case "ctl":
 		err = (&CtlCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "status":

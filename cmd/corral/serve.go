@@ -95,6 +95,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	defer signal.Stop(sigs)
 
 	opts := supervisor.Options{Config: cfg, Log: log, Version: version, Socket: *socket}
+	if exe, err := os.Executable(); err == nil {
+		opts.Adapter = exe // runs lines and exec pools' workers
+	}
 	if *stdio {
 		// stdout is the client's link: children's inherited output goes
 		// to stderr.
