@@ -417,6 +417,9 @@ class NamespaceProxy(SharedObject):
     def _setstate(self, state):
         pass
 
+    # "name" is a namespace attribute like any other, not the object's name.
+    name = property(lambda self: self.__getattr__("name"))
+
     @classmethod
     def _from_handle(cls, h):
         obj = cls.__new__(cls)
