@@ -160,26 +160,24 @@ _MISSING_JSON = {"$corral-missing": True}
 
 
 class _DictIter(object):
-    """Iterates the keys of a DictProxy as they were when it started; a dict
-    that changed size meanwhile raises RuntimeError, as a dict does."""
+    """Iterates the keys of a DictProxy as they were when it was made; a
+    dict that changed size meanwhile raises RuntimeError, as a dict's
+    iterator does."""
 
     def __init__(self, d):
         self._d = d
-        self._keys = None
-        self._n = None
+        self._keys = d.keys()
+        self._n = len(self._keys)
         self._i = 0
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        if self._keys is None:
-            self._keys = self._d.keys()
-            self._n = len(self._keys)
         if self._i >= len(self._keys):
             self._keys = ()
             raise StopIteration
-        if self._i > 0 and len(self._d) != self._n:
+        if len(self._d) != self._n:
             self._keys = ()
             raise RuntimeError("dictionary changed size during iteration")
         k = self._keys[self._i]

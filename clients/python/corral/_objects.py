@@ -26,6 +26,7 @@ import pickle
 import queue as _queue
 import threading
 import time
+import _thread
 
 from . import _errors
 from ._errors import RemoteError
@@ -60,6 +61,56 @@ def _client():
 
 def _call(method, params):
     return _client().call(method, params)
+
+
+def _wait_call(conn, method, params, undo=None):
+    """conn.call(method, params) for a request that may wait long, such that
+    an exception in the waiting thread (KeyboardInterrupt) leaves no trace:
+    the supervisor cannot take back a parked request, so when one that was
+    given up completes after all, ``undo(conn, result)`` gives back what it
+    took (a lock, a permit, an item)."""
+    done = _thread.allocate_lock()
+    done.acquire()
+    mu = _thread.allocate_lock()
+    box = [None, None, False]  # result, error, abandoned
+
+    def cb(result, error):
+        with mu:
+            box[0], box[1] = result, error
+            abandoned = box[2]
+        if abandoned:
+            if error is None and undo is not None:
+                try:
+                    undo(conn, result)
+                except Exception:
+                    pass
+        else:
+            done.release()
+
+    conn.call_async(method, params, cb)
+    try:
+        done.acquire()
+    except BaseException:
+        with mu:
+            answered = box[0] is not None or box[1] is not None
+            box[2] = True
+        if answered and box[1] is None and undo is not None:
+            try:
+                undo(conn, box[0])
+            except Exception:
+                pass
+        raise
+    if box[1] is not None:
+        raise box[1]
+    return box[0]
+
+
+def _releaser(method, name):
+    """An undo for an acquire given up: release what it took."""
+    def undo(conn, result):
+        if result.get("acquired"):
+            conn.call_async(method, {"name": name})
+    return undo
 
 
 class _ThreadConn(object):
@@ -356,6 +407,13 @@ def _wait_params(block, timeout):
 # Queues
 
 
+def _requeue(name):
+    """An undo for a get given up: put the item back (at the tail)."""
+    def undo(conn, result):
+        conn.call_async("queue.put", {"name": name, "item": result["item"]})
+    return undo
+
+
 @_register("queue")
 class Queue(SharedObject):
     """multiprocessing.Queue: a FIFO shared by every process of the
@@ -399,12 +457,14 @@ class Queue(SharedObject):
         if self._closed:
             self._check_closed()
         p = {"name": self._name}
-        if not block:
-            p["block"] = False
-        elif timeout is not None:
-            p["timeout"] = timeout if timeout > 0 else 0
         try:
-            r = _client().call("queue.get", p)
+            if not block:
+                p["block"] = False
+                r = _client().call("queue.get", p)
+            else:
+                if timeout is not None:
+                    p["timeout"] = timeout if timeout > 0 else 0
+                r = _wait_call(_client(), "queue.get", p, _requeue(self._name))
         except RemoteError as e:
             raise _translate(e) from None
         item = r["item"]
@@ -463,7 +523,7 @@ class JoinableQueue(Queue):
 
     def join(self):
         try:
-            _client().call("queue.join", {"name": self._name})
+            _wait_call(_client(), "queue.join", {"name": self._name})
         except RemoteError as e:
             raise _translate(e) from None
 
@@ -494,7 +554,7 @@ class SimpleQueue(SharedObject):
         if self._closed:
             raise ValueError("Queue %r is closed" % (self,))
         try:
-            r = _client().call("queue.get", {"name": self._name})
+            r = _wait_call(_client(), "queue.get", {"name": self._name}, _requeue(self._name))
         except RemoteError as e:
             raise _translate(e) from None
         return decode(r["item"])
@@ -517,12 +577,14 @@ _holders_mu = threading.Lock()
 
 def _acquire(conn, method, name, block, timeout):
     p = {"name": name}
-    if not block:
-        p["block"] = False
-    elif timeout is not None:
-        p["timeout"] = timeout if timeout > 0 else 0
     try:
-        return conn.call(method, p)["acquired"]
+        if not block:
+            p["block"] = False
+            return conn.call(method, p)["acquired"]
+        if timeout is not None:
+            p["timeout"] = timeout if timeout > 0 else 0
+        family = method[:method.index(".")]
+        return _wait_call(conn, method, p, _releaser(family + ".release", name))["acquired"]
     except RemoteError as e:
         raise _translate(e) from None
 
@@ -711,12 +773,41 @@ class Condition(SharedObject):
         p = {"name": self._name}
         if timeout is not None:
             p["timeout"] = timeout if timeout > 0 else 0
+        conn = _owner_client()
+        done = _thread.allocate_lock()
+        done.acquire()
+        box = []
+        conn.call_async("condition.wait", p, lambda result, error: (box.append((result, error)), done.release()))
         try:
-            return _owner_client().call("condition.wait", p)["notified"]
-        except RemoteError as e:
-            if e.code == _errors.NOT_OWNER:
+            done.acquire()
+        except BaseException:
+            # Interrupted (KeyboardInterrupt): as threading.Condition, hold
+            # the lock again before the exception goes on. The wait stays
+            # parked until notified, so wake it (a spurious wakeup for the
+            # other waiters, which conditions allow).
+            if not box:
+                self._wake_all()
+                done.acquire()
+            raise
+        result, error = box[0]
+        if error is not None:
+            if getattr(error, "code", None) == _errors.NOT_OWNER:
                 raise RuntimeError("cannot wait on un-acquired lock") from None
-            raise _translate(e) from None
+            raise _translate(error) from None
+        return result["notified"]
+
+    def _wake_all(self):
+        """notify_all from a connection of its own."""
+        from ._rpc import Connection
+        s = _sidecar()
+        c = Connection.connect_unix(_socket_path(), name="wake")
+        try:
+            s._hello(c, "%s/wake" % s._program_name())
+            c.call("condition.acquire", {"name": self._name})
+            c.call("condition.notify_all", {"name": self._name})
+            c.call("condition.release", {"name": self._name})
+        finally:
+            c.close()
 
     def wait_for(self, predicate, timeout=None):
         result = predicate()
@@ -787,7 +878,7 @@ class Event(SharedObject):
         p = {"name": self._name}
         if timeout is not None:
             p["timeout"] = timeout if timeout > 0 else 0
-        return _client().call("event.wait", p)["set"]
+        return _wait_call(_client(), "event.wait", p)["set"]
 
     def __repr__(self):
         try:
