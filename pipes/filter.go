@@ -334,6 +334,10 @@ func (f *Filter) read() {
 				line = append(partial, line...)
 				partial = nil
 			}
+			if len(line)-1 > f.spec.MaxLine {
+				f.readErr = &LineTooLongError{Limit: f.spec.MaxLine}
+				break
+			}
 			if len(f.fifo) == 0 {
 				extra = append(extra, bytes.Clone(line[:len(line)-1]))
 				continue
