@@ -52,7 +52,8 @@ shopt -s extglob
 declare -ga _CORRAL_CHR=() _CORRAL_UESC=()
 _corral_i=1
 while ((_corral_i < 32)); do
-	printf -v _CORRAL_CHR[_corral_i] '%b' "$(printf '\\%03o' "$_corral_i")"
+	printf -v _CORRAL_CHR[_corral_i] '%03o' "$_corral_i"
+	printf -v _CORRAL_CHR[_corral_i] "\\${_CORRAL_CHR[_corral_i]}"
 	printf -v _CORRAL_UESC[_corral_i] '\\u%04x' "$_corral_i"
 	((_corral_i++)) || :
 done
@@ -375,7 +376,10 @@ _corral_with() {
 		return 2
 	fi
 	_corral_hold "$_corral_kind" "$_corral_name" ${_corral_flags[@]+"${_corral_flags[@]}"} || return
-	"$@" || _corral_rc=$?
+	# Not `"$@" || …`, which would exempt CMD from set -e. Should set -e end
+	# this shell here, the lock goes with it.
+	"$@"
+	_corral_rc=$?
 	_corral_unhold "$_corral_kind" "$_corral_name" || { ((_corral_rc != 0)) || _corral_rc=$?; }
 	return "$_corral_rc"
 }
@@ -740,8 +744,10 @@ corral_serve() {
 	local _corral_eg=0
 	shopt -q extglob && _corral_eg=1
 	shopt -s extglob
-	local _corral_rc=0
-	_corral_serve "$@" || _corral_rc=$?
+	# Not `_corral_serve || …`: that would make every command under it,
+	# the tasks too, exempt from set -e.
+	_corral_serve "$@"
+	local _corral_rc=$?
 	((_corral_eg)) || shopt -u extglob
 	return "$_corral_rc"
 }
@@ -1079,7 +1085,14 @@ _corral_task_run() {
 		fi
 	fi
 	_corral_known || return 0
-	if _corral_args ${_corral_elems[@]+"${_corral_elems[@]}"} && _corral_call; then
+	# _corral_call runs outside any condition, so that set -e holds in the task.
+	local _corral_st=0
+	_corral_args ${_corral_elems[@]+"${_corral_elems[@]}"} || _corral_st=$?
+	if ((_corral_st == 0)); then
+		_corral_call
+		_corral_st=$?
+	fi
+	if ((_corral_st == 0)); then
 		_corral_result "$_corral_res"
 	else
 		_corral_failed
@@ -1087,7 +1100,7 @@ _corral_task_run() {
 }
 
 _corral_task_map() {
-	local _corral_fn _corral_res _corral_etype _corral_emsg _corral_etb='' _corral_item _corral_star
+	local _corral_fn _corral_res _corral_etype _corral_emsg _corral_etb='' _corral_item _corral_star _corral_st
 	local -a _corral_argv=() CORRAL_ARGS_JSON=() _corral_items _corral_results=()
 	local -A CORRAL_KWARGS=()
 	local CORRAL_KWARGS_JSON='{}' CORRAL_TASK
@@ -1114,7 +1127,13 @@ _corral_task_map() {
 		else
 			_CORRAL_ELEMS=("$_corral_item")
 		fi
-		if ! _corral_args ${_CORRAL_ELEMS[@]+"${_CORRAL_ELEMS[@]}"} || ! _corral_call; then
+		_corral_st=0
+		_corral_args ${_CORRAL_ELEMS[@]+"${_CORRAL_ELEMS[@]}"} || _corral_st=$?
+		if ((_corral_st == 0)); then
+			_corral_call
+			_corral_st=$?
+		fi
+		if ((_corral_st != 0)); then
 			_corral_failed "$_corral_i"
 			return 0
 		fi

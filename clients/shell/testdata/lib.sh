@@ -3,7 +3,11 @@
 . "${BASH_SOURCE[0]%/*}/../corral.sh"
 
 fail() {
-	printf 'FAIL (%s line %s): %s\n' "${BASH_SOURCE[2]##*/}" "${BASH_LINENO[1]}" "$*" >&2
+	local i=1
+	while ((i < ${#BASH_SOURCE[@]} - 1)) && [[ ${BASH_SOURCE[i]} == */lib.sh ]]; do
+		((i++)) || :
+	done
+	printf 'FAIL (%s line %s): %s\n' "${BASH_SOURCE[i]##*/}" "${BASH_LINENO[i - 1]}" "$*" >&2
 	exit 1
 }
 
