@@ -569,7 +569,10 @@ class ArrayProxy(SharedObject):
 
 
 class _ManagerQueue(_o.JoinableQueue):
-    """Manager().Queue(): queue.Queue's API (also task_done and join)."""
+    """Manager().Queue(): queue.Queue's API (also task_done and join); a
+    put has reached the queue when it returns."""
+
+    _pipelined = False
 
     def get(self, block=True, timeout=None):
         if block and timeout is not None and timeout < 0:

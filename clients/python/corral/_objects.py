@@ -21,8 +21,11 @@ ends); everything else uses the process's connection.
 
 import base64
 import itertools
+import json
 import os
 import pickle
+import socket
+import sys
 import queue as _queue
 import threading
 import time
@@ -48,119 +51,251 @@ def _sidecar():
     return s
 
 
-_get_client = None
+_json_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+_json_decode = json.JSONDecoder().decode
 
 
-def _client():
-    global _get_client
-    g = _get_client
-    if g is None:
-        g = _get_client = _sidecar().get_client
-    return g()
+class _Sync(object):
+    """A connection of one thread's own to the supervisor's socket.
 
+    Calls are synchronous, in the calling thread: write the request, read
+    until its reply. No reader thread stands between the caller and the
+    socket, which halves a round trip's cost, and the supervisor's owner of
+    a lock is the thread. Requests may also be sent without waiting
+    (:meth:`send`, for puts that never wait): their replies are read, and
+    their errors reported, on the thread's next call or :meth:`flush`.
+    """
 
-def _call(method, params):
-    return _client().call(method, params)
+    def __init__(self, path, name):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+        except BaseException:
+            sock.close()
+            raise
+        self._sock = sock
+        self._sendall = sock.sendall
+        self._recv = sock.recv
+        self._buf = b""
+        self._ids = itertools.count(1)
+        self._wmu = _thread.allocate_lock()
+        self._skip = {}  # id -> None, or a function of (result, error), for replies nobody waits for
+        self._pid = os.getpid()
+        self._owner = _thread.get_ident()
+        self.closed = False
+        s = _sidecar()
+        self.call("corral.hello", {"protocol": s.PROTOCOL, "role": "client", "name": name})
 
-
-def _wait_call(conn, method, params, undo=None):
-    """conn.call(method, params) for a request that may wait long, such that
-    an exception in the waiting thread (KeyboardInterrupt) leaves no trace:
-    the supervisor cannot take back a parked request, so when one that was
-    given up completes after all, ``undo(conn, result)`` gives back what it
-    took (a lock, a permit, an item)."""
-    done = _thread.allocate_lock()
-    done.acquire()
-    mu = _thread.allocate_lock()
-    box = [None, None, False]  # result, error, abandoned
-
-    def cb(result, error):
-        with mu:
-            box[0], box[1] = result, error
-            abandoned = box[2]
-        if abandoned:
-            if error is None and undo is not None:
-                try:
-                    undo(conn, result)
-                except Exception:
-                    pass
-        else:
-            done.release()
-
-    conn.call_async(method, params, cb)
-    try:
-        done.acquire()
-    except BaseException:
-        with mu:
-            answered = box[0] is not None or box[1] is not None
-            box[2] = True
-        if answered and box[1] is None and undo is not None:
+    def _write(self, rid, method, params):
+        data = ('{"jsonrpc":"2.0","id":%d,"method":"%s","params":%s}\n'
+                % (rid, method, _json_encode(params))).encode("utf-8")
+        with self._wmu:
+            if self.closed:
+                raise _errors.ConnectionLost(message="connection to the corral supervisor closed")
             try:
-                undo(conn, box[0])
-            except Exception:
-                pass
-        raise
-    if box[1] is not None:
-        raise box[1]
-    return box[0]
+                self._sendall(data)
+            except OSError as e:
+                self.closed = True
+                raise _errors.ConnectionLost(message="connection to the corral supervisor lost: %s" % e) from e
 
+    def _read(self):
+        """The next message (a dict)."""
+        buf = self._buf
+        while True:
+            i = buf.find(b"\n")
+            if i >= 0:
+                line = buf[:i]
+                buf = buf[i + 1:]
+                if line.strip():
+                    self._buf = buf
+                    return _json_decode(line.decode("utf-8"))
+                continue
+            parts = [buf]
+            while True:
+                try:
+                    data = self._recv(1 << 16)
+                except BaseException:
+                    self._buf = b"".join(parts)
+                    raise
+                if not data:
+                    self._buf = b"".join(parts)
+                    self.closed = True
+                    raise _errors.ConnectionLost()
+                parts.append(data)
+                if b"\n" in data:
+                    break
+            buf = b"".join(parts)
 
-def _releaser(method, name):
-    """An undo for an acquire given up: release what it took."""
-    def undo(conn, result):
-        if result.get("acquired"):
-            conn.call_async(method, {"name": name})
-    return undo
+    def _until(self, rid):
+        skip = self._skip
+        while True:
+            msg = self._read()
+            mid = msg.get("id")
+            if mid == rid:
+                err = msg.get("error")
+                if err is not None:
+                    raise _errors.error_from_wire(err)
+                return msg.get("result")
+            if mid in skip:
+                fn = skip.pop(mid)
+                if fn is not None:
+                    err = msg.get("error")
+                    try:
+                        fn(msg.get("result"), None if err is None else _errors.error_from_wire(err))
+                    except Exception:
+                        pass
 
+    def call(self, method, params):
+        rid = next(self._ids)
+        self._write(rid, method, params)
+        try:
+            return self._until(rid)
+        except _errors.RemoteError:
+            raise
+        except BaseException:
+            self._skip[rid] = None
+            raise
 
-class _ThreadConn(object):
-    """A thread's own connection; closed when the thread's locals go."""
+    def wait_call(self, method, params, undo=None):
+        """call() for a request that may wait long. If the wait is
+        interrupted (KeyboardInterrupt), the parked request cannot be taken
+        back: when its reply comes, ``undo(result)`` gives back what it took
+        (a lock, a permit, an item)."""
+        rid = next(self._ids)
+        self._write(rid, method, params)
+        try:
+            return self._until(rid)
+        except _errors.RemoteError:
+            raise
+        except BaseException:
+            if undo is not None:
+                self._skip[rid] = lambda result, error: error is None and undo(result)
+            else:
+                self._skip[rid] = None
+            raise
 
-    __slots__ = ("conn", "pid", "__weakref__")
+    def send(self, method, params):
+        """Send without waiting; a failure is reported on stderr when its
+        reply is read (as multiprocessing's queue feeder thread does)."""
+        rid = next(self._ids)
+        self._skip[rid] = _report_later(method, params)
+        self._write(rid, method, params)
 
-    def __init__(self, conn):
-        self.conn = conn
-        self.pid = os.getpid()
+    def inject(self, method, params):
+        """Send from another thread; the reply is skipped."""
+        rid = next(self._ids)
+        self._skip[rid] = None
+        self._write(rid, method, params)
+
+    def flush(self):
+        """Wait until everything sent so far has been handled."""
+        if self._skip and not self.closed:
+            self.call("object.list", {})
+
+    def close(self):
+        with self._wmu:
+            if self.closed:
+                return
+            self.closed = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
 
     def __del__(self):
         try:
-            if self.pid == os.getpid():
-                self.conn.close()
+            if self._pid == os.getpid():
+                self.close()
         except Exception:
             pass
 
 
+def _report_later(method, params):
+    def report(result, error):
+        if error is not None:
+            try:
+                sys.stderr.write("corral: %s to %s failed: %s\n" % (method, params.get("name"), error))
+            except Exception:
+                pass
+    return report
+
+
 _tls = threading.local()
+_main_conn = None
+_hooked = False
 
 
 def _socket_path():
     s = _sidecar()
     path = os.environ.get(s.ENV_SOCKET)
     if not path:
+        s.get_client()  # a driver starts its sidecar on first use
         path = (s.supervisor_info() or {}).get("socket")
     if not path:
         raise RuntimeError("corral: the supervisor did not say where its socket is")
     return path
 
 
-def _owner_client():
-    """The connection that owns locks taken by the calling thread."""
-    if threading.current_thread() is threading.main_thread():
-        return _client()
-    tc = getattr(_tls, "tc", None)
-    if tc is not None and tc.pid == os.getpid() and not tc.conn.closed:
-        return tc.conn
+def _conn():
+    """The calling thread's connection to the supervisor."""
+    c = getattr(_tls, "c", None)
+    if c is not None and not c.closed and c._pid == os.getpid():
+        return c
+    return _new_conn()
+
+
+def _new_conn():
+    global _main_conn, _hooked
     s = _sidecar()
-    _client()  # make sure a supervisor is there (a sidecar starts lazily)
-    from ._rpc import Connection
-    conn = Connection.connect_unix(_socket_path(), name="thread")
-    try:
-        s._hello(conn, "%s/%s" % (s._program_name(), threading.current_thread().name))
-    except BaseException:
-        conn.close()
-        raise
-    _tls.tc = _ThreadConn(conn)
-    return conn
+    path = _socket_path()
+    t = threading.current_thread()
+    name = s._program_name()
+    if t is not threading.main_thread():
+        name = "%s/%s" % (name, t.name)
+    c = _Sync(path, name)
+    _tls.c = c
+    if t is threading.main_thread():
+        _main_conn = c
+        if not _hooked:
+            _hooked = True
+            s.add_shutdown_hook(_at_exit)
+    return c
+
+
+def _at_exit():
+    c = _main_conn
+    if c is not None and c._pid == os.getpid():
+        try:
+            c.flush()
+        except Exception:
+            pass
+
+
+def flush():
+    """Wait until the calling thread's queue puts have reached the
+    supervisor (puts to unbounded queues do not wait, as multiprocessing's
+    feeder thread; a process's last ones are flushed when it exits)."""
+    c = getattr(_tls, "c", None)
+    if c is not None and not c.closed and c._pid == os.getpid():
+        c.flush()
+
+
+_client = _conn
+_owner_client = _conn
+
+
+def _call(method, params):
+    return _conn().call(method, params)
+
+
+def _releaser(method, name):
+    """An undo for an acquire given up: release what it took."""
+    c = _conn()
+
+    def undo(result):
+        if result.get("acquired"):
+            c.inject(method, {"name": name})
+    return undo
 
 
 # ---------------------------------------------------------------------------
@@ -409,8 +544,10 @@ def _wait_params(block, timeout):
 
 def _requeue(name):
     """An undo for a get given up: put the item back (at the tail)."""
-    def undo(conn, result):
-        conn.call_async("queue.put", {"name": name, "item": result["item"]})
+    c = _conn()
+
+    def undo(result):
+        c.inject("queue.put", {"name": name, "item": result["item"]})
     return undo
 
 
@@ -420,6 +557,7 @@ class Queue(SharedObject):
     program; it may be passed to Process and Pool tasks alike."""
 
     _kind = "queue"
+    _pipelined = True
 
     def __init__(self, maxsize=0, *, ctx=None, name=None):
         if maxsize is None or maxsize < 0:
@@ -444,12 +582,17 @@ class Queue(SharedObject):
         if self._closed:
             self._check_closed()
         p = {"name": self._name, "item": encode(obj)}
+        if not self._maxsize and self._pipelined:
+            # An unbounded queue takes every put at once: send it without
+            # waiting, as multiprocessing's feeder thread does.
+            _conn().send("queue.put", p)
+            return
         if not block:
             p["block"] = False
         elif timeout is not None:
             p["timeout"] = timeout if timeout > 0 else 0
         try:
-            _client().call("queue.put", p)
+            _conn().call("queue.put", p)
         except RemoteError as e:
             raise _translate(e) from None
 
@@ -464,7 +607,7 @@ class Queue(SharedObject):
             else:
                 if timeout is not None:
                     p["timeout"] = timeout if timeout > 0 else 0
-                r = _wait_call(_client(), "queue.get", p, _requeue(self._name))
+                r = _conn().wait_call("queue.get", p, _requeue(self._name))
         except RemoteError as e:
             raise _translate(e) from None
         item = r["item"]
@@ -523,7 +666,7 @@ class JoinableQueue(Queue):
 
     def join(self):
         try:
-            _wait_call(_client(), "queue.join", {"name": self._name})
+            _conn().wait_call("queue.join", {"name": self._name})
         except RemoteError as e:
             raise _translate(e) from None
 
@@ -546,7 +689,7 @@ class SimpleQueue(SharedObject):
         if self._closed:
             raise ValueError("Queue %r is closed" % (self,))
         try:
-            _client().call("queue.put", {"name": self._name, "item": encode(obj)})
+            _conn().send("queue.put", {"name": self._name, "item": encode(obj)})
         except RemoteError as e:
             raise _translate(e) from None
 
@@ -554,7 +697,7 @@ class SimpleQueue(SharedObject):
         if self._closed:
             raise ValueError("Queue %r is closed" % (self,))
         try:
-            r = _wait_call(_client(), "queue.get", {"name": self._name}, _requeue(self._name))
+            r = _conn().wait_call("queue.get", {"name": self._name}, _requeue(self._name))
         except RemoteError as e:
             raise _translate(e) from None
         return decode(r["item"])
@@ -572,7 +715,6 @@ class SimpleQueue(SharedObject):
 # name -> the connection that took a Lock in this process, so that another
 # thread of the process can release it (as multiprocessing.Lock allows).
 _lock_holders = {}
-_holders_mu = threading.Lock()
 
 
 def _acquire(conn, method, name, block, timeout):
@@ -584,7 +726,7 @@ def _acquire(conn, method, name, block, timeout):
         if timeout is not None:
             p["timeout"] = timeout if timeout > 0 else 0
         family = method[:method.index(".")]
-        return _wait_call(conn, method, p, _releaser(family + ".release", name))["acquired"]
+        return conn.wait_call(method, p, _releaser(family + ".release", name))["acquired"]
     except RemoteError as e:
         raise _translate(e) from None
 
@@ -601,19 +743,24 @@ class Lock(SharedObject):
         _create(self._kind, self._name)
 
     def acquire(self, block=True, timeout=None):
-        conn = _owner_client()
+        conn = _conn()
         ok = _acquire(conn, "lock.acquire", self._name, block, timeout)
         if ok:
-            with _holders_mu:
-                _lock_holders[self._name] = conn
+            _lock_holders[self._name] = conn
         return ok
 
     def release(self):
         name = self._name
-        with _holders_mu:
-            conn = _lock_holders.pop(name, None)
-        if conn is None or conn.closed:
-            conn = _owner_client()
+        conn = _conn()
+        holder = _lock_holders.get(name)
+        if holder is not None and holder is not conn and not holder.closed:
+            # Held by another thread of this process: release it on that
+            # thread's connection, as multiprocessing.Lock lets any thread.
+            if _lock_holders.pop(name, None) is holder:
+                holder.inject("lock.release", {"name": name})
+                return
+        if holder is conn:
+            _lock_holders.pop(name, None)
         try:
             conn.call("lock.release", {"name": name})
         except RemoteError as e:
@@ -773,36 +920,33 @@ class Condition(SharedObject):
         p = {"name": self._name}
         if timeout is not None:
             p["timeout"] = timeout if timeout > 0 else 0
-        conn = _owner_client()
-        done = _thread.allocate_lock()
-        done.acquire()
-        box = []
-        conn.call_async("condition.wait", p, lambda result, error: (box.append((result, error)), done.release()))
+        conn = _conn()
+        rid = next(conn._ids)
+        conn._write(rid, "condition.wait", p)
         try:
-            done.acquire()
-        except BaseException:
-            # Interrupted (KeyboardInterrupt): as threading.Condition, hold
-            # the lock again before the exception goes on. The wait stays
-            # parked until notified, so wake it (a spurious wakeup for the
-            # other waiters, which conditions allow).
-            if not box:
+            try:
+                r = conn._until(rid)
+            except _errors.RemoteError:
+                raise
+            except BaseException:
+                # Interrupted (KeyboardInterrupt): as threading.Condition,
+                # hold the lock again before the exception goes on. The wait
+                # stays parked until notified, so wake it (a spurious wakeup
+                # for the other waiters, which conditions allow).
                 self._wake_all()
-                done.acquire()
-            raise
-        result, error = box[0]
-        if error is not None:
-            if getattr(error, "code", None) == _errors.NOT_OWNER:
+                conn._until(rid)
+                raise
+        except _errors.RemoteError as e:
+            if e.code == _errors.NOT_OWNER:
                 raise RuntimeError("cannot wait on un-acquired lock") from None
-            raise _translate(error) from None
-        return result["notified"]
+            raise _translate(e) from None
+        return r["notified"]
 
     def _wake_all(self):
         """notify_all from a connection of its own."""
-        from ._rpc import Connection
         s = _sidecar()
-        c = Connection.connect_unix(_socket_path(), name="wake")
+        c = _Sync(_socket_path(), "%s/wake" % s._program_name())
         try:
-            s._hello(c, "%s/wake" % s._program_name())
             c.call("condition.acquire", {"name": self._name})
             c.call("condition.notify_all", {"name": self._name})
             c.call("condition.release", {"name": self._name})
@@ -878,7 +1022,7 @@ class Event(SharedObject):
         p = {"name": self._name}
         if timeout is not None:
             p["timeout"] = timeout if timeout > 0 else 0
-        return _wait_call(_client(), "event.wait", p)["set"]
+        return _conn().wait_call("event.wait", p)["set"]
 
     def __repr__(self):
         try:
