@@ -822,6 +822,15 @@ _corral_serve() {
 		return 1
 	}
 
+	# A worker is stopped with SIGTERM: clean up first, unless the caller
+	# has a TERM trap of its own.
+	local _corral_trapped='' _corral_q
+	if [[ -z $(trap -p TERM) ]]; then
+		printf -v _corral_q '%q' "$_corral_tmp"
+		trap "rm -rf -- $_corral_q; trap - TERM; kill -TERM \$\$" TERM
+		_corral_trapped=1
+	fi
+
 	local _corral_functions='' _CORRAL_Q
 	for _corral_fn in "${_corral_fns[@]}"; do
 		_corral_quote "$_corral_fn"
@@ -837,6 +846,7 @@ _corral_serve() {
 		_corral_handle "$_corral_line"
 	done
 	rm -rf -- "$_corral_tmp"
+	[[ -z $_corral_trapped ]] || trap - TERM
 	return 0
 }
 
