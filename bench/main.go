@@ -38,9 +38,12 @@ func main() {
 		case "pad-worker":
 			padWorker()
 			return
+		case "upper-worker":
+			upperWorker()
+			return
 		}
 	}
-	only := flag.String("only", "latency,map,stream,objects", "comma-separated parts to run: latency, map, stream, objects")
+	only := flag.String("only", "latency,map,stream,objects,wrap", "comma-separated parts to run: latency, map, stream, objects, wrap")
 	cfg := config{}
 	flag.StringVar(&cfg.corral, "corral", envOr("CORRAL_BIN", "bin/corral"), "corral `binary`")
 	flag.StringVar(&cfg.doubler, "doubler", "bin/doubler-go", "doubler worker `binary`")
@@ -69,6 +72,8 @@ func main() {
 			err = benchStream(ctx, cfg)
 		case "objects":
 			err = benchObjects(ctx, cfg)
+		case "wrap":
+			err = benchWrap(ctx, cfg)
 		default:
 			err = fmt.Errorf("unknown part %q", part)
 		}
