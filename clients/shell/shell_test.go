@@ -206,16 +206,26 @@ func TestLockContention(t *testing.T) {
 	}
 }
 
+// workerPool makes a pool of bash workers running testdata/SCRIPTNAME. Each
+// pool's workers get a TMPDIR of their own, which must be empty when the
+// test ends: corral_serve leaves nothing behind.
 func workerPool(t *testing.T, c *corral.Client, name, scriptName string, workers int) *corral.Pool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	tmp := t.TempDir()
+	t.Cleanup(func() {
+		c.Close() // stops the workers
+		if left, _ := os.ReadDir(tmp); len(left) > 0 {
+			t.Errorf("pool %s left %s in its TMPDIR", name, left[0].Name())
+		}
+	})
 	p, err := c.CreatePool(ctx, protocol.PoolSpec{
 		Name:    name,
 		Command: "bash",
 		Args:    []string{filepath.Join(testdata, scriptName)},
 		Workers: workers,
-		Env:     map[string]string{"CORRAL_BIN": corralBin},
+		Env:     map[string]string{"CORRAL_BIN": corralBin, "TMPDIR": tmp},
 		Cwd:     t.TempDir(),
 	})
 	if err != nil {
@@ -493,5 +503,30 @@ func TestServeUsage(t *testing.T) {
 		if code != 2 || !strings.Contains(errs, tc.want) {
 			t.Errorf("%s: exit status %d, stderr %q; want 2 and %q", tc.body, code, errs, tc.want)
 		}
+	}
+}
+
+// A pool terminated mid-task (its workers get SIGTERM) leaves no
+// temporary files behind: workerPool's cleanup checks.
+func TestServeTerminate(t *testing.T) {
+	t.Parallel()
+	c := sidecar(t)
+	p := workerPool(t, c, "term", "worker.sh", 2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var n int
+	if err := p.Apply(ctx, &n, "double", 4); err != nil || n != 8 {
+		t.Fatalf("double 4: %d, %v", n, err)
+	}
+	res, err := p.Submit(ctx, "sleepy", 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := p.Terminate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Get(ctx, nil); err == nil {
+		t.Error("a task of a terminated pool succeeded")
 	}
 }

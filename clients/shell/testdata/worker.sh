@@ -43,6 +43,7 @@ record() {
 }
 greet() { echo "${CORRAL_KWARGS[greeting]-hello}, $1 (task $CORRAL_TASK, fn $CORRAL_FN)"; }
 reads_stdin() { cat; echo "stdin was empty"; }
+sleepy() { sleep "$1"; }
 
 corral_serve double square echo_text:string args_json:json args_text:string nargs \
-	words:lines auto fail strict unbound dies record greet reads_stdin:string
+	words:lines auto fail strict unbound dies record greet reads_stdin:string sleepy
