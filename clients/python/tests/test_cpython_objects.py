@@ -21,6 +21,7 @@ import inspect
 import operator
 import os
 import textwrap
+import types
 import sys
 import threading
 import time
@@ -107,6 +108,19 @@ def patched(cls, name, old, new):
     ns = {}
     exec(compile(src.replace(old, new), T.__file__, "exec"), vars(T), ns)
     return ns[name]
+
+
+def with_corral(cls, *names):
+    """The test methods ``names`` of CPython's ``cls``, run with the module
+    name ``multiprocessing`` meaning corral (for the tests that call
+    ``multiprocessing.SimpleQueue()`` … rather than ``self.…``)."""
+    g = dict(vars(T))
+    g["multiprocessing"] = corral
+    out = {}
+    for name in names:
+        fn = cls.__dict__[name]
+        out[name] = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    return out
 
 
 def condition_invariant(self, cond):
@@ -245,6 +259,47 @@ class WithCorralTestConnection(T._TestConnection, CorralMixin, unittest.TestCase
     test_fd_transfer = unittest.skip(_NO_FDS)(lambda self: None)
     test_large_fd_transfer = unittest.skip(_NO_FDS)(lambda self: None)
     test_missing_fd_transfer = unittest.skip(_NO_FDS)(lambda self: None)
+
+
+class WithCorralTestPoll(T._TestPoll, CorralMixin, unittest.TestCase):
+    pass
+
+
+class CorralTestSimpleQueue(T.TestSimpleQueue):
+    locals().update(with_corral(T.TestSimpleQueue, "test_empty", "test_close"))
+    test_closed = unittest.skip("multiprocessing.SimpleQueue's private _reader and _writer")(lambda self: None)
+
+
+class CorralTestSyncManagerTypes(T.TestSyncManagerTypes):
+    manager_class = corral.SyncManager
+    locals().update(with_corral(T.TestSyncManagerTypes, "wait_proc_exit", "run_worker"))
+
+    test_pool = unittest.skip("Manager().Pool() is a corral.Pool of the calling process, "
+                              "not a proxy another process can use")(lambda self: None)
+
+    def test_lock(self, lname="Lock"):
+        # A lock held by a process that ends is released (spec §5.30), so
+        # the parent's release finds it free where multiprocessing's finds
+        # it held by the dead child. As the original otherwise.
+        o = getattr(self.manager, lname)()
+        self.run_worker(self._test_lock, o)
+        self.assertFalse(o.locked())
+        self.assertTrue(o.acquire(False))
+        o.release()
+        self.assertRaises(RuntimeError, o.release)  # already released
+
+    def test_semaphore(self, sname="Semaphore"):
+        # The permit a process took and did not give back returns when it
+        # ends (spec §5.30), so value 1 is back to 1, and the parent's
+        # release of a BoundedSemaphore would exceed it.
+        o = getattr(self.manager, sname)()
+        self.run_worker(self._test_semaphore, o)
+        self.assertEqual(o.get_value(), 1)
+        if sname == "BoundedSemaphore":
+            self.assertRaises(ValueError, o.release)
+        else:
+            o.release()
+            self.assertEqual(o.get_value(), 2)
 
 
 class WithCorralManagerTestQueue(T._TestQueue, CorralManagerMixin, unittest.TestCase):
