@@ -247,13 +247,28 @@ _corral_hold() {
 		_corral_run # says why
 		return
 	fi
-	local _corral_w _corral_r _corral_line='' _corral_entry _corral_rc _corral_fdn
-	# A pipe both ends of which this shell holds: <(:) makes it, and opening
-	# its /dev/fd read-write keeps it after : exits.
-	exec {_corral_w}<> <(:) || return 3
+	local _corral_w='' _corral_r _corral_line='' _corral_entry _corral_rc _corral_fdn _corral_fifo=''
+	if [[ $OSTYPE == linux* && -z ${_CORRAL_HOLD_FIFO-} ]]; then
+		# A pipe both ends of which this shell holds: <(:) makes it, and
+		# opening its /dev/fd read-write (Linux reopens the pipe) keeps it
+		# after : exits.
+		exec {_corral_w}<> <(:) || return 3
+	else
+		# Elsewhere a named pipe in a private directory, removed once open.
+		_corral_fifo=$(mktemp -d "${TMPDIR:-/tmp}/corral-sh.XXXXXX") || return 3
+		_corral_fifo+=/hold
+		if ! mkfifo -m 600 "$_corral_fifo"; then
+			rm -rf -- "${_corral_fifo%/hold}"
+			return 3
+		fi
+	fi
 	exec {_corral_r}< <(
 		set +e
-		exec </dev/fd/"$_corral_w" {_corral_w}>&-
+		if [[ -n $_corral_fifo ]]; then
+			exec <"$_corral_fifo"
+		else
+			exec </dev/fd/"$_corral_w" {_corral_w}>&-
+		fi
 		# Other holds' pipes stay with this shell alone.
 		for _corral_entry in ${_CORRAL_HELD[@]+"${_CORRAL_HELD[@]}"}; do
 			for _corral_entry in $_corral_entry; do
@@ -268,9 +283,15 @@ _corral_hold() {
 			"$BASH" -c 'printf "acquired %s\n" "$$"; while IFS= read -r _; do :; done'
 		printf 'exit %s\n' "$?"
 	) || {
-		exec {_corral_w}>&-
+		[[ -z $_corral_w ]] || exec {_corral_w}>&-
+		[[ -z $_corral_fifo ]] || rm -rf -- "${_corral_fifo%/hold}"
 		return 3
 	}
+	if [[ -n $_corral_fifo ]]; then
+		# Opens when the reader above has; then the name can go.
+		exec {_corral_w}>"$_corral_fifo"
+		rm -rf -- "${_corral_fifo%/hold}"
+	fi
 	IFS= read -r -u "$_corral_r" _corral_line || _corral_line=''
 	if [[ $_corral_line == "acquired "[1-9]* ]]; then
 		_corral_entry="${_corral_line#acquired }:$_corral_w:$_corral_r"

@@ -162,6 +162,13 @@ func TestLocks(t *testing.T) {
 	script(t, sidecar(t), "locks.sh")
 }
 
+// Held locks the way corral.sh holds them where /dev/fd cannot reopen a
+// pipe (not Linux): through a named pipe.
+func TestLocksFIFO(t *testing.T) {
+	t.Parallel()
+	script(t, sidecar(t), "locks.sh", "fifo")
+}
+
 // Two shells increment a counter file under corral_with_lock and a shared
 // value under corral_lock_acquire, each with a read-modify-write that the
 // other can interleave with: no update may be lost.

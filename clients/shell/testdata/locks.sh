@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Held locks and semaphores, corral_with_lock and corral_with_semaphore,
 # under set -euo pipefail.
+# locks.sh fifo: the same, with the named-pipe holders corral.sh uses where
+# /dev/fd cannot reopen a pipe.
 set -euo pipefail
 . "${BASH_SOURCE[0]%/*}/lib.sh"
+[[ ${1-} != fifo ]] || export _CORRAL_HOLD_FIFO=1
 fds_before=(/proc/$$/fd/*) # Linux; checked at the end
 
 # A lock stays held between calls, until released.
@@ -83,4 +86,6 @@ if [[ -d /proc/$$/fd ]]; then
 	fds_after=(/proc/$$/fd/*)
 	eq "${fds_after[*]}" "${fds_before[*]}" "open file descriptors"
 fi
+left=("$TMPDIR"/corral-sh.*)
+[[ ! -e ${left[0]} ]] || fail "left behind: ${left[*]}"
 echo ok
