@@ -52,6 +52,12 @@ type lineQueue struct {
 	inputDone   bool
 	outstanding int // batches read and not yet delivered
 	stopped     bool
+	// starved: the reader waits for batches to be printed before it reads
+	// more. With --keep-order that can mean waiting for a batch a filter
+	// holds back (a filter that block-buffers answers only when its buffer
+	// fills, or at the end of its input): slots then end their filters'
+	// input, which makes them flush.
+	starved bool
 }
 
 func newLineQueue() *lineQueue {
@@ -99,11 +105,19 @@ func (q *lineQueue) stop() {
 	q.mu.Unlock()
 }
 
-// take returns the next batch for a slot whose filter is running (idle
-// false: it may hold answers back, so when input has run dry take returns
-// nil for the slot to close its filter's input) or has none (idle true:
-// take waits until there is work, or returns nil when all is done).
-func (q *lineQueue) take(idle bool) *linesBatch {
+func (q *lineQueue) setStarved(v bool) {
+	q.mu.Lock()
+	q.starved = v
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// take returns the next batch for a slot. A slot with no filter (idle)
+// waits for work, or gets nil when all is done. A slot with a filter gets
+// nil when it should end the filter's input: the input has run dry, or the
+// reader is starved while the filter holds unanswered input (pending
+// reports that, as of now).
+func (q *lineQueue) take(idle bool, pending func() bool) *linesBatch {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
@@ -120,6 +134,8 @@ func (q *lineQueue) take(idle bool) *linesBatch {
 			return lb
 		case q.inputDone && (!idle || q.outstanding == 0):
 			return nil
+		case !idle && q.starved && pending():
+			return nil
 		}
 		q.cond.Wait()
 	}
@@ -127,7 +143,10 @@ func (q *lineQueue) take(idle bool) *linesBatch {
 
 // runLines streams the inputs through Jobs filters.
 func (r *run) runLines() error {
-	r.window = make(chan struct{}, 8+8*r.opts.Jobs)
+	// Enough tokens for every filter's batches in flight and as many again
+	// answered and waiting to print, so that healthy filters never starve
+	// the reader.
+	r.window = make(chan struct{}, 16+2*pipes.DefaultMaxBatches*r.opts.Jobs)
 	q := newLineQueue()
 	recs := make(chan *record, 4*r.opts.Jobs)
 	stopQueue := context.AfterFunc(r.jobs, q.stop)
@@ -170,8 +189,14 @@ func (r *run) feedLines(q *lineQueue) error {
 		}
 		select {
 		case r.window <- struct{}{}:
-		case <-r.dispatch.Done():
-			return false
+		default:
+			q.setStarved(true)
+			select {
+			case r.window <- struct{}{}:
+				q.setStarved(false)
+			case <-r.dispatch.Done():
+				return false
+			}
 		}
 		cur.b = pipes.NewBatch(cur.b.Data)
 		cur.ord = ord
@@ -246,12 +271,13 @@ func (r *run) lineSlot(slot int, q *lineQueue, recs chan<- *record, wd *watchdog
 		}
 	}
 	for {
-		lb := q.take(f == nil)
+		lb := q.take(f == nil, func() bool { return f != nil && f.Pending() })
 		if lb == nil {
 			if f == nil {
 				return
 			}
-			// Input has run dry: let the filter flush what it holds.
+			// Input has run dry, or the reader waits for answers this
+			// filter may hold back: let it flush what it holds.
 			f.CloseInput()
 			reap()
 			continue

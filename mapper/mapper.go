@@ -69,6 +69,7 @@ type Options struct {
 	Bar   bool // show a progress bar on Stderr (the caller checks it is a terminal)
 	PTY   bool // lines mode: the filter's stdout is a pty
 	Fn    string
+	JSON  bool     // rpc mode: each input is a JSON value, the call's argument
 	Env   []string // the jobs' environment; os.Environ() when nil
 	Dir   string
 	Quiet bool // no per-failure messages

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	corral "github.com/corralhq/corral/clients/go"
 	"github.com/corralhq/corral/protocol"
 	"github.com/corralhq/corral/supervisor"
@@ -24,6 +22,7 @@ import (
 const (
 	rpcBlock    = 512
 	rpcInFlight = 3
+	rpcChunk    = 64 // the most items in one call to a worker
 )
 
 // runRPC runs a supervisor in this process with a pool of protocol
@@ -149,26 +148,28 @@ func contains(list []string, s string) bool {
 
 // rpcBlock runs one block of inputs as a streamed map, one call per input.
 func (r *run) rpcBlock(pool *corral.Pool, fn string, ord int64, block []unit) *record {
-	items := make([]string, len(block))
-	for i, u := range block {
-		items[i] = string(u.input)
-	}
-	start := time.Now()
+	// Each input is the call's argument: a JSON string of the line, or
+	// with --json the line itself, which must then be JSON.
+	items := make([]json.RawMessage, 0, len(block))
+	at := make([]int, 0, len(block)) // items[k] is block[at[k]]
 	results := make([]json.RawMessage, len(block))
 	errs := make([]error, len(block))
-	i := 0
-	for res, err := range corral.Imap[json.RawMessage](r.jobs, pool, fn, items, corral.Chunksize(1)) {
-		if i < len(block) {
-			results[i], errs[i] = res, err
+	for i, u := range block {
+		if !r.opts.JSON {
+			b, _ := json.Marshal(string(u.input))
+			items, at = append(items, b), append(at, i)
+			continue
 		}
-		i++
-	}
-	for ; i < len(block); i++ {
-		errs[i] = context.Cause(r.jobs)
-		if errs[i] == nil {
-			errs[i] = errors.New("no result")
+		if !json.Valid(u.input) {
+			errs[i] = errors.New("the input is not JSON (--json)")
+			continue
 		}
+		items, at = append(items, json.RawMessage(u.input)), append(at, i)
 	}
+	start := time.Now()
+	r.callAll(pool, fn, items, func(k int, res json.RawMessage, err error) {
+		results[at[k]], errs[at[k]] = res, err
+	})
 	runtime := time.Since(start)
 	rec := &record{ord: ord, tokens: len(block), entries: make([]entry, len(block))}
 	for i, u := range block {
@@ -176,7 +177,7 @@ func (r *run) rpcBlock(pool *corral.Pool, fn string, ord int64, block []unit) *r
 		en.seq, en.start, en.runtime = u.seq, start, runtime
 		en.send = int64(len(u.input))
 		en.recv = int64(len(results[i]))
-		en.command = fn + " " + shellQuote(items[i])
+		en.command = fn + " " + shellQuote(string(u.input))
 		if errs[i] != nil {
 			en.failed, en.exit = true, 1
 		}
@@ -206,6 +207,64 @@ func (r *run) rpcBlock(pool *corral.Pool, fn string, ord int64, block []unit) *r
 	return rec
 }
 
+// callAll calls fn on every item and reports each outcome. Items go out
+// in chunks, so that workers are not paid a round trip per item; a chunk
+// that fails is run again one item at a time, so that every item gets its
+// own result or error (the items before the failing one in that chunk run
+// twice: rpc functions should be idempotent).
+func (r *run) callAll(pool *corral.Pool, fn string, items []json.RawMessage, report func(k int, res json.RawMessage, err error)) {
+	if len(items) == 0 {
+		return
+	}
+	chunk := max(1, min(rpcChunk, len(items)/(2*r.opts.Jobs)))
+	var again []int
+	k := 0
+	for res, err := range corral.Imap[json.RawMessage](r.jobs, pool, fn, items, corral.Chunksize(chunk)) {
+		if err == nil {
+			if k < len(items) {
+				report(k, res, nil)
+			}
+			k++
+			continue
+		}
+		// A failed chunk yields one error in place of its items.
+		for end := min(k+chunk, len(items)); k < end; k++ {
+			if chunk == 1 || r.jobs.Err() != nil {
+				report(k, nil, err)
+			} else {
+				again = append(again, k)
+			}
+		}
+	}
+	for ; k < len(items); k++ {
+		report(k, nil, stopped(r.jobs))
+	}
+	if len(again) == 0 {
+		return
+	}
+	one := make([]json.RawMessage, len(again))
+	for i, k := range again {
+		one[i] = items[k]
+	}
+	i := 0
+	for res, err := range corral.Imap[json.RawMessage](r.jobs, pool, fn, one, corral.Chunksize(1)) {
+		if i < len(again) {
+			report(again[i], res, err)
+		}
+		i++
+	}
+	for ; i < len(again); i++ {
+		report(again[i], nil, stopped(r.jobs))
+	}
+}
+
+func stopped(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return errors.New("no result")
+}
+
 // writeResult prints a string result as its text and anything else as
 // compact JSON.
 func writeResult(w *bufio.Writer, raw json.RawMessage) {
@@ -223,6 +282,3 @@ func writeResult(w *bufio.Writer, raw json.RawMessage) {
 	}
 	w.Write(raw)
 }
-
-// nopLogger is the in-process supervisor's log when the caller gives none.
-var nopLogger = zerolog.Nop()

@@ -110,6 +110,8 @@ type FilterSpec struct {
 	// Window caps the bytes of input in flight (sent, not yet answered);
 	// DefaultWindow when zero.
 	Window int
+	// MaxBatches caps the batches in flight; DefaultMaxBatches when zero.
+	MaxBatches int
 	// MaxLine caps an answer's length; DefaultMaxLine when zero.
 	MaxLine int
 	// Done is called, on the filter's reader goroutine, with each batch once
@@ -123,6 +125,10 @@ type FilterSpec struct {
 // DefaultWindow is the input a filter may hold unanswered: enough to keep
 // a fast filter busy between reads, little enough to bound memory.
 const DefaultWindow = 1 << 20
+
+// DefaultMaxBatches bounds the batches in flight on one filter, whatever
+// their size, so a caller can bound how many batches it has out in all.
+const DefaultMaxBatches = 16
 
 // ErrFilterGone is returned by Send when the filter can no longer take
 // input: it exited, closed its stdin, or was stopped.
@@ -150,6 +156,9 @@ type Filter struct {
 
 // StartFilter starts a filter with sp.
 func StartFilter(sp *child.Spawner, spec FilterSpec) (*Filter, error) {
+	if spec.MaxBatches <= 0 {
+		spec.MaxBatches = DefaultMaxBatches
+	}
 	if spec.Window <= 0 {
 		spec.Window = DefaultWindow
 	}
@@ -197,7 +206,7 @@ func (f *Filter) Pid() int { return f.proc.Pid() }
 func (f *Filter) Send(ctx context.Context, b *Batch) error {
 	data := b.pending()
 	f.mu.Lock()
-	for f.inflight > 0 && f.inflight+len(data) > f.spec.Window && !f.ended && !f.inClosed && ctx.Err() == nil {
+	for f.inflight > 0 && (f.inflight+len(data) > f.spec.Window || len(f.fifo) >= f.spec.MaxBatches) && !f.ended && !f.inClosed && ctx.Err() == nil {
 		f.cond.Wait()
 	}
 	if err := ctx.Err(); err != nil {
@@ -245,6 +254,13 @@ func (f *Filter) Answers() int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.answers
+}
+
+// Pending reports whether some input sent is still unanswered.
+func (f *Filter) Pending() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.fifo) > 0
 }
 
 // Stalled reports how long the oldest unanswered line has waited for its

@@ -33,8 +33,9 @@ Modes (--mode):
   lines  one long-lived filter per worker (CMD reads lines on stdin and
          prints one line per line read); many lines in flight per filter.
   rpc    long-lived workers speaking the corral protocol; each input is the
-         one string argument of a call to --fn (default: the worker's only
-         function).
+         one argument of a call to --fn (default: the worker's only
+         function): a string, or with --json the JSON value on the line.
+         String results print as text, others as JSON.
 
 Flags:
   -j, --jobs N          workers (default: the number of CPUs)
@@ -55,6 +56,8 @@ Flags:
       --pty             lines mode: the filter's stdout is a terminal, so
                         programs that block-buffer on a pipe answer line by line
       --fn NAME         rpc mode: the function to call
+      --json            rpc mode: each input is a JSON value, passed as the
+                        argument as it is (default: the input as a string)
       --grace D         time between SIGTERM and SIGKILL (default 2s)
   -q, --quiet           no message per failed job
 
@@ -161,6 +164,8 @@ func parseMapArgs(args []string) (mapper.Options, bool, error) {
 			o.Bar = true
 		case "--pty":
 			o.PTY = true
+		case "--json":
+			o.JSON = true
 		case "--resume":
 			o.Resume = true
 		case "--resume-failed":
