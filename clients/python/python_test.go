@@ -5,11 +5,15 @@
 package python
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // findPython returns a Python ≥ 3.9 interpreter's real path (sys.executable,
@@ -47,22 +51,37 @@ func TestPythonShim(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build corral: %v\n%s", err, out)
 	}
-	args := []string{"-m", "unittest", "discover", "-s", "tests"}
-	if testing.Verbose() {
-		args = append(args, "-v")
+	// -X faulthandler: the SIGABRT sent on a timeout prints every
+	// thread's Python stack.
+	args := []string{"-X", "faulthandler", "-m", "unittest", "discover", "-s", "tests", "-v"}
+	limit := 8 * time.Minute
+	if d, ok := t.Deadline(); ok && time.Until(d) < limit+30*time.Second {
+		limit = time.Until(d) - 30*time.Second
 	}
-	cmd := exec.Command(python, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGABRT) }
+	// Children that outlive the interpreter (they must not) would hold
+	// the output pipe open: stop waiting for them after a while.
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = append(os.Environ(),
 		"CORRAL_BIN="+bin,
 		"PYTHONPATH="+mustAbs(t, "."),
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
-	out, err := cmd.CombinedOutput()
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("python -m unittest did not finish within %v; its output, with the stacks of its threads at the end:\n%s", limit, out.Bytes())
+	}
 	if err != nil {
-		t.Fatalf("python -m unittest: %v\n%s", err, out)
+		t.Fatalf("python -m unittest: %v\n%s", err, out.Bytes())
 	}
 	if testing.Verbose() {
-		t.Logf("%s", out)
+		t.Logf("%s", out.Bytes())
 	}
 }
 
