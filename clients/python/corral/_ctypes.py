@@ -186,8 +186,15 @@ class RawValue(SharedObject):
 
     @value.setter
     def value(self, v):
+        code = self._code
+        w = _to_wire(code, v)
+        if code in _BITS or code == "d" or code == "?":
+            # Checked and wrapped here, so the supervisor takes it: sent
+            # without waiting (see _objects._Sync).
+            _client().send("value.set", {"name": self._name, "value": w})
+            return
         try:
-            _client().call("value.set", {"name": self._name, "value": _to_wire(self._code, v)})
+            _client().call("value.set", {"name": self._name, "value": w})
         except RemoteError as e:
             raise _translate(e) from None
 
@@ -391,7 +398,15 @@ class RawArray(SharedObject):
             for j, v in zip(idx, vals):
                 self._set(j, v)
             return
-        self._set(i.__index__(), _to_wire(code, value))
+        i = i.__index__()
+        w = _to_wire(code, value)
+        n = self._len
+        if n is not None and (code in _BITS or code == "d" or code == "?"):
+            if i < -n or i >= n:
+                raise IndexError("invalid index")
+            _client().send("array.set", {"name": self._name, "index": i, "value": w})
+            return
+        self._set(i, w)
 
     def _set(self, i, v):
         try:

@@ -63,7 +63,9 @@ class DictProxy(SharedObject):
         return _dec(r)
 
     def __setitem__(self, key, value):
-        self._op("dict.set", {"name": self._name, "key": encode_key(key), "value": encode(value)})
+        # A set cannot wait, and answers nothing: sent without waiting (see
+        # _objects._Sync).
+        _client().send("dict.set", {"name": self._name, "key": encode_key(key), "value": encode(value)})
 
     def __delitem__(self, key):
         self._op("dict.delete", {"name": self._name, "key": encode_key(key)}, key)
@@ -290,12 +292,12 @@ class ListProxy(SharedObject):
         return self.count(item) > 0 if _json_equalish(item) else item in self._all()
 
     def append(self, item):
-        self._op("list.append", {"name": self._name, "item": encode(item)})
+        _client().send("list.append", {"name": self._name, "item": encode(item)})
 
     def extend(self, items):
         if isinstance(items, ListProxy):
             items = items._all()
-        self._op("list.extend", {"name": self._name, "items": [encode(x) for x in items]})
+        _client().send("list.extend", {"name": self._name, "items": [encode(x) for x in items]})
 
     def insert(self, index, item):
         self._op("list.insert", {"name": self._name, "index": index.__index__(), "item": encode(item)})
@@ -438,7 +440,7 @@ class NamespaceProxy(SharedObject):
     def __setattr__(self, attr, value):
         if attr[:1] == "_":
             return object.__setattr__(self, attr, value)
-        _call("namespace.set", {"name": self._name, "attr": attr, "value": encode(value)})
+        _client().send("namespace.set", {"name": self._name, "attr": attr, "value": encode(value)})
 
     def __delattr__(self, attr):
         if attr[:1] == "_":
@@ -506,7 +508,7 @@ class ValueProxy(SharedObject):
         return _dec(r["value"])
 
     def set(self, value):
-        _client().call("namespace.set", {"name": self._name, "attr": "value", "value": encode(value)})
+        _client().send("namespace.set", {"name": self._name, "attr": "value", "value": encode(value)})
 
     value = property(get, set)
 
@@ -569,10 +571,7 @@ class ArrayProxy(SharedObject):
 
 
 class _ManagerQueue(_o.JoinableQueue):
-    """Manager().Queue(): queue.Queue's API (also task_done and join); a
-    put has reached the queue when it returns."""
-
-    _pipelined = False
+    """Manager().Queue(): queue.Queue's API (also task_done and join)."""
 
     def get(self, block=True, timeout=None):
         if block and timeout is not None and timeout < 0:

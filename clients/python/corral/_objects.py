@@ -61,9 +61,18 @@ class _Sync(object):
     Calls are synchronous, in the calling thread: write the request, read
     until its reply. No reader thread stands between the caller and the
     socket, which halves a round trip's cost, and the supervisor's owner of
-    a lock is the thread. Requests may also be sent without waiting
-    (:meth:`send`, for puts that never wait): their replies are read, and
-    their errors reported, on the thread's next call or :meth:`flush`.
+    a lock is the thread.
+
+    Writes that cannot wait and whose answer is nothing (a put to an
+    unbounded queue, a dict or namespace set, a list append) are sent
+    without waiting for the reply (:meth:`send`). What they do is seen at
+    once by the same thread, which reads its replies in order; before any
+    other thread of the process sends a request, the writes pending on
+    every other connection are acknowledged first (:func:`_sync_others`),
+    so an order the threads agreed on holds at the supervisor too; and a
+    process's pending writes are acknowledged before it exits. A write the
+    supervisor refuses (an item over its size limit) is reported on
+    stderr, as multiprocessing's queue feeder thread does.
     """
 
     def __init__(self, path, name):
@@ -79,9 +88,11 @@ class _Sync(object):
         self._buf = b""
         self._ids = itertools.count(1)
         self._wmu = _thread.allocate_lock()
+        self._rmu = _thread.allocate_lock()  # held by whoever reads the socket
         self._skip = {}  # id -> None, or a function of (result, error), for replies nobody waits for
+        self._pending = set()  # ids of writes sent without waiting, not yet answered
+        self._results = {}  # replies read by another thread than their caller's
         self._pid = os.getpid()
-        self._owner = _thread.get_ident()
         self.closed = False
         s = _sidecar()
         self.call("corral.hello", {"protocol": s.PROTOCOL, "role": "client", "name": name})
@@ -99,7 +110,7 @@ class _Sync(object):
                 raise _errors.ConnectionLost(message="connection to the corral supervisor lost: %s" % e) from e
 
     def _read(self):
-        """The next message (a dict)."""
+        """The next message (a dict); the caller holds _rmu."""
         buf = self._buf
         while True:
             i = buf.find(b"\n")
@@ -126,26 +137,63 @@ class _Sync(object):
                     break
             buf = b"".join(parts)
 
+    def _dispatch(self, msg):
+        """Handle a reply nobody in this reading loop waits for."""
+        mid = msg.get("id")
+        fn = self._skip.pop(mid, _NOBODY)
+        if fn is _NOBODY:
+            if mid is not None:
+                self._results[mid] = msg
+            return
+        self._pending.discard(mid)
+        if not self._pending:
+            _dirty.discard(self)
+        if fn is not None:
+            err = msg.get("error")
+            try:
+                fn(msg.get("result"), None if err is None else _errors.error_from_wire(err))
+            except Exception:
+                pass
+
     def _until(self, rid):
-        skip = self._skip
+        results = self._results
+        rmu = self._rmu
         while True:
-            msg = self._read()
-            mid = msg.get("id")
-            if mid == rid:
-                err = msg.get("error")
-                if err is not None:
-                    raise _errors.error_from_wire(err)
-                return msg.get("result")
-            if mid in skip:
-                fn = skip.pop(mid)
-                if fn is not None:
-                    err = msg.get("error")
-                    try:
-                        fn(msg.get("result"), None if err is None else _errors.error_from_wire(err))
-                    except Exception:
-                        pass
+            msg = results.pop(rid, None)
+            if msg is None:
+                rmu.acquire()
+                try:
+                    msg = results.pop(rid, None)
+                    while msg is None:
+                        m = self._read()
+                        if m.get("id") == rid:
+                            msg = m
+                        else:
+                            self._dispatch(m)
+                finally:
+                    rmu.release()
+            err = msg.get("error")
+            if err is not None:
+                raise _errors.error_from_wire(err)
+            return msg.get("result")
+
+    def drain(self):
+        """Read until every write sent without waiting is answered."""
+        while self._pending and not self.closed:
+            if self._rmu.acquire(False):
+                try:
+                    while self._pending:
+                        self._dispatch(self._read())
+                finally:
+                    self._rmu.release()
+            else:
+                # Its thread is reading (maybe waiting long for a reply of
+                # its own): the answers come to it, inline, soon.
+                time.sleep(0.0002)
 
     def call(self, method, params):
+        if _dirty:
+            _sync_others(self)
         rid = next(self._ids)
         self._write(rid, method, params)
         try:
@@ -161,6 +209,8 @@ class _Sync(object):
         interrupted (KeyboardInterrupt), the parked request cannot be taken
         back: when its reply comes, ``undo(result)`` gives back what it took
         (a lock, a permit, an item)."""
+        if _dirty:
+            _sync_others(self)
         rid = next(self._ids)
         self._write(rid, method, params)
         try:
@@ -175,11 +225,19 @@ class _Sync(object):
             raise
 
     def send(self, method, params):
-        """Send without waiting; a failure is reported on stderr when its
-        reply is read (as multiprocessing's queue feeder thread does)."""
+        """Send a request that cannot wait without waiting for its reply."""
+        if _dirty:
+            _sync_others(self)
         rid = next(self._ids)
         self._skip[rid] = _report_later(method, params)
-        self._write(rid, method, params)
+        self._pending.add(rid)
+        _dirty.add(self)
+        try:
+            self._write(rid, method, params)
+        except BaseException:
+            self._skip.pop(rid, None)
+            self._pending.discard(rid)
+            raise
 
     def inject(self, method, params):
         """Send from another thread; the reply is skipped."""
@@ -187,16 +245,12 @@ class _Sync(object):
         self._skip[rid] = None
         self._write(rid, method, params)
 
-    def flush(self):
-        """Wait until everything sent so far has been handled."""
-        if self._skip and not self.closed:
-            self.call("object.list", {})
-
     def close(self):
         with self._wmu:
             if self.closed:
                 return
             self.closed = True
+        _dirty.discard(self)
         try:
             self._sock.close()
         except OSError:
@@ -208,6 +262,20 @@ class _Sync(object):
                 self.close()
         except Exception:
             pass
+
+
+_NOBODY = object()
+
+# Connections of this process with writes sent and not yet answered.
+_dirty = set()
+
+
+def _sync_others(me):
+    """Before ``me`` sends anything: the writes other threads sent without
+    waiting have been handled."""
+    for c in list(_dirty):
+        if c is not me and c._pid == os.getpid():
+            c.drain()
 
 
 def _report_later(method, params):
@@ -263,21 +331,20 @@ def _new_conn():
 
 
 def _at_exit():
-    c = _main_conn
-    if c is not None and c._pid == os.getpid():
-        try:
-            c.flush()
-        except Exception:
-            pass
+    try:
+        flush()
+    except Exception:
+        pass
 
 
 def flush():
-    """Wait until the calling thread's queue puts have reached the
-    supervisor (puts to unbounded queues do not wait, as multiprocessing's
-    feeder thread; a process's last ones are flushed when it exits)."""
-    c = getattr(_tls, "c", None)
-    if c is not None and not c.closed and c._pid == os.getpid():
-        c.flush()
+    """Wait until every write this process sent without waiting for its
+    reply (queue puts, dict sets …) has been handled by the supervisor. A
+    process's are flushed when it exits; a pool worker's should be before
+    it answers a task."""
+    for c in list(_dirty):
+        if c._pid == os.getpid():
+            c.drain()
 
 
 _client = _conn
@@ -921,6 +988,8 @@ class Condition(SharedObject):
         if timeout is not None:
             p["timeout"] = timeout if timeout > 0 else 0
         conn = _conn()
+        if _dirty:
+            _sync_others(conn)
         rid = next(conn._ids)
         conn._write(rid, "condition.wait", p)
         try:

@@ -349,6 +349,55 @@ class OtherProxiesTest(unittest.TestCase):
         self.assertEqual(errors, [])
         self.assertEqual(len(d), 400)
 
+    def test_writes_are_seen_in_order_across_threads(self):
+        # Sets, appends and puts do not wait for their reply; what one
+        # thread wrote before signalling another is there for the other.
+        d = self.m.dict()
+        l = self.m.list()
+        q = self.m.Queue()
+        ns = self.m.Namespace()
+        for round_ in range(50):
+            ready = threading.Event()
+            seen = []
+
+            def writer():
+                d["k"] = round_
+                l.append(round_)
+                ns.x = round_
+                q.put(round_)
+                ready.set()
+
+            def reader():
+                ready.wait(10)
+                seen.append((d["k"], l[-1], ns.x, q.get_nowait()))
+            ts = [threading.Thread(target=writer), threading.Thread(target=reader)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join(10)
+            self.assertEqual(seen, [(round_,) * 4])
+        # A later write from another thread lands after the earlier one.
+        d["k"] = "first"
+        t = threading.Thread(target=d.__setitem__, args=("k", "second"))
+        t.start()
+        t.join(10)
+        self.assertEqual(d["k"], "second")
+
+    def test_refused_write_is_reported(self):
+        # A write sent without waiting that the supervisor refuses is
+        # reported on stderr, as multiprocessing's feeder thread does.
+        import io
+        import contextlib
+        from corral import _objects
+        ns = self.m.Namespace()
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            setattr(ns, "", 1)  # a namespace attribute needs a name
+            _objects.flush()
+        self.assertIn("namespace.set", err.getvalue())
+        ns.ok = 1
+        self.assertEqual(ns.ok, 1)
+
     def test_from_handle(self):
         d = self.m.dict(a=1)
         self.assertIsInstance(from_handle(d.to_json()), DictProxy)
