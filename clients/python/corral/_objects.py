@@ -226,6 +226,12 @@ class _Sync(object):
 
     def send(self, method, params):
         """Send a request that cannot wait without waiting for its reply."""
+        if not _pipelining:
+            try:
+                self.call(method, params)
+            except _errors.RemoteError as e:
+                _report_later(method, params)(None, e)
+            return
         if _dirty:
             _sync_others(self)
         rid = next(self._ids)
@@ -265,6 +271,31 @@ class _Sync(object):
 
 
 _NOBODY = object()
+
+
+def _default_pipelining():
+    # A pool worker answers its task on another connection (the worker's
+    # own), which nothing here can order after the task's writes, so its
+    # writes wait for their replies; see pipeline_writes().
+    role = os.environ.get("CORRAL_PY_ROLE")
+    if role == "process":
+        return True
+    return role is None and not os.environ.get("CORRAL_SOCKET")
+
+
+_pipelining = _default_pipelining()
+
+
+def pipeline_writes(on=True):
+    """Whether writes that answer nothing are sent without waiting for their
+    reply in this process. On in a driver and in a Process child (flushed
+    when it exits); off in a pool worker, where a task's writes must be
+    handled before its result is sent: a worker that calls flush() before
+    each answer may turn it on."""
+    global _pipelining
+    if not on:
+        flush()
+    _pipelining = bool(on)
 
 # Connections of this process with writes sent and not yet answered.
 _dirty = set()

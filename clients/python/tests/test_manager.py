@@ -30,6 +30,13 @@ def child_lock_list(ls, lock, n):
             ls.append(i)
 
 
+def task_write(d, l, q, i):
+    d[i] = i * i
+    l.append(i)
+    q.put(i)
+    return i
+
+
 def child_queue_user(q):
     q.put(q.get(timeout=30) * 2)
 
@@ -382,6 +389,21 @@ class OtherProxiesTest(unittest.TestCase):
         t.start()
         t.join(10)
         self.assertEqual(d["k"], "second")
+
+    def test_pool_tasks_writes_are_there_when_results_are(self):
+        import corral
+        d = self.m.dict()
+        l = self.m.list()
+        q = corral.Queue()
+        with corral.Pool(2) as pool:
+            for n in range(3):
+                r = pool.starmap(task_write, [(d, l, q, i) for i in range(n * 20, n * 20 + 20)])
+                self.assertEqual(r, list(range(n * 20, n * 20 + 20)))
+                self.assertEqual(len(d), n * 20 + 20)
+                self.assertEqual(len(l), n * 20 + 20)
+                self.assertEqual(q.qsize(), n * 20 + 20)
+        self.assertEqual(d.copy(), {i: i * i for i in range(60)})
+        self.assertEqual(sorted(l[:]), list(range(60)))
 
     def test_refused_write_is_reported(self):
         # A write sent without waiting that the supervisor refuses is
