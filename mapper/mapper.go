@@ -22,6 +22,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/corralhq/corral/child"
+	"github.com/corralhq/corral/protocol"
+	"github.com/corralhq/corral/supervisor"
 )
 
 // Modes a run can use.
@@ -121,7 +123,8 @@ type run struct {
 	log                    *joblog
 	bar                    *progress
 	closeAtEnd             []io.Closer
-	devnull                int // exec mode: the jobs' stdin
+	devnull                int                    // exec mode: the jobs' stdin
+	sv                     *supervisor.Supervisor // hosts the jobs' shared state and the rpc pool
 
 	mu       sync.Mutex
 	done     int
@@ -146,6 +149,24 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	defer r.stopDispatch()
 	defer r.stopJobs()
 	r.started = time.Now()
+
+	// A supervisor in this process hosts shared state for the jobs (and, in
+	// rpc mode, their pool), so `corral ctl with-lock`, queues and counters
+	// work between them. Jobs run under another supervisor keep its socket.
+	if opts.Mode == ModeRPC || !hasEnv(r.env, protocol.EnvSocket) {
+		sv, err := supervisor.New(supervisor.Options{Config: &supervisor.Config{}, Log: opts.Log, Version: opts.Version})
+		if err != nil {
+			return Result{}, err
+		}
+		defer sv.Close()
+		if err := sv.Start(r.jobs); err != nil {
+			return Result{}, err
+		}
+		r.sv = sv
+		if !hasEnv(r.env, protocol.EnvSocket) {
+			r.env = append(r.env, protocol.EnvSocket+"="+sv.SocketPath())
+		}
+	}
 
 	var runErr error
 	switch opts.Mode {

@@ -14,7 +14,6 @@ import (
 
 	corral "github.com/corralhq/corral/clients/go"
 	"github.com/corralhq/corral/protocol"
-	"github.com/corralhq/corral/supervisor"
 )
 
 // rpcBlock is the most inputs sent as one streamed map, and rpcInFlight how
@@ -25,19 +24,11 @@ const (
 	rpcChunk    = 64 // the most items in one call to a worker
 )
 
-// runRPC runs a supervisor in this process with a pool of protocol
-// workers, and calls the chosen function once per input, with the input as
+// runRPC starts a pool of protocol workers on the run's supervisor and
+// calls the chosen function once per input, with the input as
 // its one string argument.
 func (r *run) runRPC() error {
-	sv, err := supervisor.New(supervisor.Options{Config: &supervisor.Config{}, Log: r.opts.Log, Version: r.opts.Version})
-	if err != nil {
-		return err
-	}
-	defer sv.Close()
-	if err := sv.Start(r.jobs); err != nil {
-		return err
-	}
-	c, err := corral.Dial(r.jobs, sv.SocketPath())
+	c, err := corral.Dial(r.jobs, r.sv.SocketPath())
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,9 @@ Flags:
       --grace D         time between SIGTERM and SIGKILL (default 2s)
   -q, --quiet           no message per failed job
 
-Jobs get PYTHONUNBUFFERED=1 (unless it is set), CORRAL_SEQ and CORRAL_SLOT.
+Jobs get PYTHONUNBUFFERED=1 (unless it is set), CORRAL_SEQ, CORRAL_SLOT and
+CORRAL_SOCKET: the run hosts shared state for its jobs (corral ctl), unless
+CORRAL_SOCKET already names a supervisor.
 
 Exit status: 0 when every job succeeded; otherwise the number of failed jobs,
 capped at 101 (GNU parallel's convention). With --halt, the status of the job
