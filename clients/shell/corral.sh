@@ -59,6 +59,9 @@ while ((_corral_i < 32)); do
 done
 unset _corral_i
 _CORRAL_CC=$'[\001-\037]'
+# One valid UTF-8 sequence, for _corral_utf8_repair (bytes; matched in the C
+# locale). \x01-\x7f: bash strings hold no NUL.
+_CORRAL_U8RE=$'^([\x01-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf][\x80-\xbf]|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf][\x80-\xbf]|[\xf1-\xf3][\x80-\xbf][\x80-\xbf][\x80-\xbf]|\xf4[\x80-\x8f][\x80-\xbf][\x80-\xbf])*'
 # Marks the end of a task's output, so that its own trailing newlines are kept.
 _CORRAL_END=$'\036corral-end\036'
 
@@ -575,11 +578,29 @@ _corral_unescape() {
 	_CORRAL_S=$_corral_out$_corral_s
 }
 
-# _corral_quote TEXT: sets _CORRAL_Q to TEXT as a JSON string. Bytes that are
-# not ASCII pass through as they are, so valid UTF-8 stays valid.
+# _corral_utf8_repair TEXT: sets _CORRAL_S to TEXT with every byte that is
+# not part of a valid UTF-8 sequence replaced by U+FFFD, as Go's encoder
+# does. JSON is UTF-8: a message holding other bytes is no message at all.
+_corral_utf8_repair() {
+	local LC_ALL=C
+	local _corral_s=$1 _corral_out=''
+	# The regular expression takes the longest valid prefix in one go.
+	while [[ $_corral_s =~ $_CORRAL_U8RE ]] && ((${#BASH_REMATCH[0]} < ${#_corral_s})); do
+		_corral_out+=${BASH_REMATCH[0]}$'\xef\xbf\xbd'
+		_corral_s=${_corral_s:${#BASH_REMATCH[0]}+1}
+	done
+	_CORRAL_S=$_corral_out$_corral_s
+}
+
+# _corral_quote TEXT: sets _CORRAL_Q to TEXT as a JSON string. UTF-8 passes
+# through as it is; bytes that are not UTF-8 become U+FFFD.
 _corral_quote() {
-	local _corral_s=$1
+	local _corral_s=$1 _CORRAL_S
 	local -i _corral_i
+	if [[ $_corral_s == *[![:ascii:]]* ]]; then
+		_corral_utf8_repair "$_corral_s"
+		_corral_s=$_CORRAL_S
+	fi
 	if [[ $_corral_s == *[\"\\]* ]]; then
 		_corral_s=${_corral_s//\\/\\\\}
 		_corral_s=${_corral_s//\"/\\\"}
@@ -1063,6 +1084,11 @@ _corral_call() {
 			return 1
 		fi
 		_corral_res=$_CORRAL_J
+		if [[ $_corral_res == *[![:ascii:]]* ]]; then
+			local _CORRAL_S
+			_corral_utf8_repair "$_corral_res"
+			_corral_res=$_CORRAL_S
+		fi
 		;;
 	lines)
 		local _corral_l _corral_acc=''

@@ -330,6 +330,10 @@ func TestServeText(t *testing.T) {
 	if !strings.HasPrefix(s, `hi "there", bob (task t-`) || !strings.HasSuffix(s, ", fn greet)") {
 		t.Errorf("greet: %q", s)
 	}
+	// Bytes that are not UTF-8 become U+FFFD rather than break the reply.
+	if err := p.Apply(ctx, &s, "bytes_out"); err != nil || s != "a\uFFFDb\uFFFD" {
+		t.Errorf("bytes_out: %q, %v; want %q", s, err, "a\uFFFDb\uFFFD")
+	}
 	// A task's stdin is /dev/null, never the protocol.
 	if err := p.Apply(ctx, &s, "reads_stdin"); err != nil || s != "stdin was empty" {
 		t.Errorf("reads_stdin: %q, %v", s, err)

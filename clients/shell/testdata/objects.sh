@@ -183,6 +183,7 @@ for t in "${texts[@]}"; do
 	eq "$back" "$t" "quote/unquote round trip"
 done
 eq "$(corral_quote $'a\nb"c')" '"a\nb\"c"' "corral_quote"
+eq "$(corral_quote $'\xffé\xe2\x98')" $'"\xef\xbf\xbdé\xef\xbf\xbd\xef\xbf\xbd"' "corral_quote of bytes that are not UTF-8"
 corral_quote -v q 'x'
 eq "$q" '"x"' "corral_quote -v"
 eq "$(corral_unquote '"\u00e9\ud83d\ude00\t"')" $'é😀\t' "corral_unquote escapes"

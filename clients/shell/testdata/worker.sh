@@ -44,6 +44,8 @@ record() {
 greet() { echo "${CORRAL_KWARGS[greeting]-hello}, $1 (task $CORRAL_TASK, fn $CORRAL_FN)"; }
 reads_stdin() { cat; echo "stdin was empty"; }
 sleepy() { sleep "$1"; }
+# Not UTF-8: \xff, and \xc3 with nothing after it.
+bytes_out() { printf 'a\xffb\xc3\n'; }
 
 corral_serve double square echo_text:string args_json:json args_text:string nargs \
-	words:lines auto fail strict unbound dies record greet reads_stdin:string sleepy
+	words:lines auto fail strict unbound dies record greet reads_stdin:string sleepy bytes_out
