@@ -227,10 +227,7 @@ class _Sync(object):
     def send(self, method, params):
         """Send a request that cannot wait without waiting for its reply."""
         if not _pipelining:
-            try:
-                self.call(method, params)
-            except _errors.RemoteError as e:
-                _report_later(method, params)(None, e)
+            self.call(method, params)
             return
         if _dirty:
             _sync_others(self)
@@ -355,9 +352,9 @@ def _new_conn():
     _tls.c = c
     if t is threading.main_thread():
         _main_conn = c
-        if not _hooked:
-            _hooked = True
-            s.add_shutdown_hook(_at_exit)
+    if not _hooked:
+        _hooked = True
+        s.add_shutdown_hook(_at_exit)
     return c
 
 
