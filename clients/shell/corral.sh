@@ -1027,7 +1027,7 @@ _corral_kwargs() {
 # _corral_call: runs _corral_fn with _corral_argv; sets _corral_res (JSON), or
 # _corral_etype, _corral_emsg and _corral_etb and fails.
 _corral_call() {
-	local _corral_raw _corral_st=0 _corral_err='' _corral_last _corral_errf=$_corral_tmp/stderr
+	local _corral_raw _corral_st=0 _corral_err='' _corral_tail='' _corral_last _corral_errf=$_corral_tmp/stderr
 	local CORRAL_FN=$_corral_fn
 	_corral_raw=$(
 		if [[ $_corral_opts == *e* ]]; then set -e; fi
@@ -1045,13 +1045,20 @@ _corral_call() {
 	)
 	_corral_st=$?
 	if [[ -s $_corral_errf ]]; then
-		IFS= read -r -d '' -N 65536 _corral_err <"$_corral_errf" || :
-		printf '%s' "$_corral_err" >&2
-		[[ $_corral_err == *$'\n' ]] || printf '\n' >&2
+		# All of it to the log; the first 64 KiB for the traceback, and
+		# the last line for the message.
+		local _corral_chunk=''
+		while IFS= read -r -d '' -N 65536 _corral_chunk || [[ -n $_corral_chunk ]]; do
+			printf '%s' "$_corral_chunk" >&2
+			[[ -n $_corral_err ]] || _corral_err=$_corral_chunk
+			_corral_tail=$_corral_chunk
+			_corral_chunk=''
+		done <"$_corral_errf"
+		[[ $_corral_tail == *$'\n' ]] || printf '\n' >&2
 		: >"$_corral_errf"
 	fi
 	if ((_corral_st != 0)); then
-		_corral_last=${_corral_err%%+($'\n')}
+		_corral_last=${_corral_tail%%+($'\n')}
 		_corral_last=${_corral_last##*$'\n'}
 		_corral_etype=ExitStatus
 		_corral_emsg="$_corral_fn exited with status $_corral_st${_corral_last:+: ${_corral_last:0:1000}}"

@@ -408,6 +408,10 @@ func TestServeFailure(t *testing.T) {
 	if ce = taskErr("unbound", "one"); !strings.Contains(ce.Data.Message, "unbound variable") {
 		t.Errorf("unbound (set -u): %q", ce.Data.Message)
 	}
+	ce = taskErr("loud")
+	if ce.Data.Message != "loud exited with status 9: the real reason" || len(ce.Data.Traceback) != 65536 || !strings.HasPrefix(ce.Data.Traceback, "line 0000 ") {
+		t.Errorf("loud: message %q, traceback of %d bytes starting %.20q", ce.Data.Message, len(ce.Data.Traceback), ce.Data.Traceback)
+	}
 	if ce = taskErr("dies"); ce.Data.Message != "dies exited with status 137" {
 		t.Errorf("dies: %q", ce.Data.Message)
 	}

@@ -35,6 +35,13 @@ strict() {
 }
 # set -u carries too.
 unbound() { echo "$2"; }
+# Much more stderr than a traceback keeps; the message quotes the last line.
+loud() {
+	local i
+	for ((i = 0; i < 3000; i++)); do printf 'line %04d of noise to fill the log with something\n' "$i" >&2; done
+	echo "the real reason" >&2
+	return 9
+}
 dies() { kill -9 $BASHPID; }
 # A callback to the supervisor from a task.
 record() {
@@ -48,4 +55,4 @@ sleepy() { sleep "$1"; }
 bytes_out() { printf 'a\xffb\xc3\n'; }
 
 corral_serve double square echo_text:string args_json:json args_text:string nargs \
-	words:lines auto fail strict unbound dies record greet reads_stdin:string sleepy bytes_out
+	words:lines auto fail strict unbound dies record greet reads_stdin:string sleepy bytes_out loud
