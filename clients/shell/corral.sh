@@ -869,7 +869,7 @@ _corral_serve() {
 	local _corral_trapped='' _corral_q
 	if [[ -z $(trap -p TERM) ]]; then
 		printf -v _corral_q '%q' "$_corral_tmp"
-		trap "rm -rf -- $_corral_q; trap - TERM; kill -TERM \$\$" TERM
+		trap "rm -rf -- $_corral_q; trap - TERM; kill -TERM \$BASHPID" TERM
 		_corral_trapped=1
 	fi
 

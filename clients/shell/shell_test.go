@@ -545,3 +545,24 @@ func TestServeTerminate(t *testing.T) {
 		t.Error("a task of a terminated pool succeeded")
 	}
 }
+
+// corral map --mode rpc runs a corral_serve script N-wide, each input line
+// the function's one argument.
+func TestMapRPC(t *testing.T) {
+	t.Parallel()
+	needCorral(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, corralBin, "map", "--mode", "rpc", "-j2", "-k", "--fn", "double", "--", "bash", filepath.Join(testdata, "double.sh"))
+	cmd.Dir = t.TempDir()
+	cmd.Stdin = strings.NewReader("1\n2\n3\n-4\n50\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("corral map: %v\n%s", err, stderr.String())
+	}
+	if got, want := string(out), "2\n4\n6\n-8\n100\n"; got != want {
+		t.Errorf("corral map: %q, want %q\nstderr:\n%s", got, want, stderr.String())
+	}
+}
