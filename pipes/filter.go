@@ -206,8 +206,23 @@ func (f *Filter) Pid() int { return f.proc.Pid() }
 func (f *Filter) Send(ctx context.Context, b *Batch) error {
 	data := b.pending()
 	f.mu.Lock()
-	for f.inflight > 0 && (f.inflight+len(data) > f.spec.Window || len(f.fifo) >= f.spec.MaxBatches) && !f.ended && !f.inClosed && ctx.Err() == nil {
-		f.cond.Wait()
+	full := func() bool {
+		return f.inflight > 0 && (f.inflight+len(data) > f.spec.Window || len(f.fifo) >= f.spec.MaxBatches) &&
+			!f.ended && !f.inClosed && ctx.Err() == nil
+	}
+	if full() {
+		// Wake the wait below when ctx ends.
+		stop := context.AfterFunc(ctx, func() {
+			f.mu.Lock()
+			f.cond.Broadcast()
+			f.mu.Unlock()
+		})
+		for full() {
+			f.cond.Wait()
+		}
+		f.mu.Unlock()
+		stop()
+		f.mu.Lock()
 	}
 	if err := ctx.Err(); err != nil {
 		f.mu.Unlock()
@@ -228,15 +243,6 @@ func (f *Filter) Send(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("%w: %v", ErrFilterGone, err)
 	}
 	return nil
-}
-
-// WakeOnDone makes Send give up waiting for the window when ctx ends.
-func (f *Filter) WakeOnDone(ctx context.Context) (stop func() bool) {
-	return context.AfterFunc(ctx, func() {
-		f.mu.Lock()
-		f.cond.Broadcast()
-		f.mu.Unlock()
-	})
 }
 
 // CloseInput closes the filter's stdin: no more input is coming, so it may

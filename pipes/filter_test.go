@@ -159,8 +159,8 @@ func TestFilterManyBatches(t *testing.T) {
 func TestFilterPipelines(t *testing.T) {
 	t.Parallel()
 	d := newDoneLog()
-	f := startFilter(t, FilterSpec{Path: "awk", Args: []string{"{ a[NR] = $0 } END { for (i = 1; i <= NR; i++) print a[i] }"}}, d)
 	const nb = 50
+	f := startFilter(t, FilterSpec{Path: "awk", Args: []string{"{ a[NR] = $0 } END { for (i = 1; i <= NR; i++) print a[i] }"}, MaxBatches: nb}, d)
 	for i := range nb {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := f.Send(ctx, lines("x", i*10, 10))
@@ -190,8 +190,6 @@ func TestFilterWindowAndContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	stop := f.WakeOnDone(ctx)
-	defer stop()
 	b := lines("b", 0, 1)
 	if err := f.Send(ctx, b); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("send past a full window: %v, want the context's error", err)
