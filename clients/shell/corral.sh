@@ -858,20 +858,16 @@ _corral_serve() {
 	local -
 	set +e +u -f
 
-	local _corral_tmp
-	_corral_tmp=$(mktemp -d "${TMPDIR:-/tmp}/corral-sh.XXXXXX") || {
-		printf '%s\n' "corral_serve: cannot make a temporary directory" >&2
+	# Tasks' stderr goes to a file that has no name from the start, so that
+	# nothing is left behind however the worker ends (SIGKILL included):
+	# appended to through _corral_errw, read back through _corral_errr.
+	local _corral_errf _corral_errw _corral_errr
+	_corral_errf=$(mktemp "${TMPDIR:-/tmp}/corral-sh.XXXXXX") || {
+		printf '%s\n' "corral_serve: cannot make a temporary file" >&2
 		return 1
 	}
-
-	# A worker is stopped with SIGTERM: clean up first, unless the caller
-	# has a TERM trap of its own.
-	local _corral_trapped='' _corral_q
-	if [[ -z $(trap -p TERM) ]]; then
-		printf -v _corral_q '%q' "$_corral_tmp"
-		trap "rm -rf -- $_corral_q; trap - TERM; kill -TERM \$BASHPID" TERM
-		_corral_trapped=1
-	fi
+	exec {_corral_errw}>>"$_corral_errf" {_corral_errr}<"$_corral_errf"
+	rm -f -- "$_corral_errf"
 
 	local _corral_functions='' _CORRAL_Q
 	for _corral_fn in "${_corral_fns[@]}"; do
@@ -887,8 +883,7 @@ _corral_serve() {
 	while IFS= read -r -u "$_corral_in" _corral_line || [[ -n $_corral_line ]]; do
 		_corral_handle "$_corral_line"
 	done
-	rm -rf -- "$_corral_tmp"
-	[[ -z $_corral_trapped ]] || trap - TERM
+	exec {_corral_errw}>&- {_corral_errr}<&-
 	return 0
 }
 
@@ -1027,7 +1022,7 @@ _corral_kwargs() {
 # _corral_call: runs _corral_fn with _corral_argv; sets _corral_res (JSON), or
 # _corral_etype, _corral_emsg and _corral_etb and fails.
 _corral_call() {
-	local _corral_raw _corral_st=0 _corral_err='' _corral_tail='' _corral_last _corral_errf=$_corral_tmp/stderr
+	local _corral_raw _corral_st=0 _corral_err='' _corral_tail='' _corral_last _corral_chunk=''
 	local CORRAL_FN=$_corral_fn
 	_corral_raw=$(
 		if [[ $_corral_opts == *e* ]]; then set -e; fi
@@ -1038,24 +1033,30 @@ _corral_call() {
 		if ((_corral_in > 2 || _corral_out > 2)); then
 			exec {_corral_in}<&- {_corral_out}>&-
 		fi
-		"$_corral_fn" ${_corral_argv[@]+"${_corral_argv[@]}"} </dev/null 2>"$_corral_errf"
+		exec 2>&"$_corral_errw" {_corral_errw}>&- {_corral_errr}<&-
+		"$_corral_fn" ${_corral_argv[@]+"${_corral_argv[@]}"} </dev/null
 		_corral_st=$?
 		printf '%s' "$_CORRAL_END"
 		exit "$_corral_st"
 	)
 	_corral_st=$?
-	if [[ -s $_corral_errf ]]; then
-		# All of it to the log; the first 64 KiB for the traceback, and
-		# the last line for the message.
-		local _corral_chunk=''
-		while IFS= read -r -d '' -N 65536 _corral_chunk || [[ -n $_corral_chunk ]]; do
-			printf '%s' "$_corral_chunk" >&2
-			[[ -n $_corral_err ]] || _corral_err=$_corral_chunk
-			_corral_tail=$_corral_chunk
-			_corral_chunk=''
-		done <"$_corral_errf"
+	# All of the task's stderr to the log; the first 64 KiB for a traceback,
+	# and the last line for the message.
+	while IFS= read -r -d '' -N 65536 -u "$_corral_errr" _corral_chunk || [[ -n $_corral_chunk ]]; do
+		printf '%s' "$_corral_chunk" >&2
+		[[ -n $_corral_err ]] || _corral_err=$_corral_chunk
+		_corral_tail=$_corral_chunk
+		_corral_chunk=''
+	done
+	if [[ -n $_corral_err ]]; then
 		[[ $_corral_tail == *$'\n' ]] || printf '\n' >&2
-		: >"$_corral_errf"
+		if [[ $OSTYPE == linux* ]]; then
+			# Empty the file (Linux reopens it through /dev/fd), and read it
+			# from the start again.
+			: >"/dev/fd/$_corral_errw"
+			exec {_corral_errr}<&-
+			exec {_corral_errr}<"/dev/fd/$_corral_errw"
+		fi
 	fi
 	if ((_corral_st != 0)); then
 		_corral_last=${_corral_tail%%+($'\n')}

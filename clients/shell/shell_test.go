@@ -522,7 +522,8 @@ func TestServeUsage(t *testing.T) {
 }
 
 // A pool terminated mid-task (its workers get SIGTERM) leaves no
-// temporary files behind: workerPool's cleanup checks.
+// temporary files behind: workerPool's cleanup checks. (check-worker, which
+// kills its workers with SIGKILL, is covered by the file having no name.)
 func TestServeTerminate(t *testing.T) {
 	t.Parallel()
 	c := sidecar(t)
