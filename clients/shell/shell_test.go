@@ -491,9 +491,15 @@ func TestCheckWorker(t *testing.T) {
 			args = append(args, "--", "bash", filepath.Join(testdata, tc.script))
 			cmd := exec.Command(corralBin, args...)
 			cmd.Dir = t.TempDir()
+			tmp := t.TempDir()
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), " 0 failed") {
 				t.Fatalf("check-worker: %v\n%s", err, out)
+			}
+			// check-worker kills each worker with SIGKILL: nothing may be left.
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				t.Errorf("workers killed by check-worker left %s in TMPDIR", left[0].Name())
 			}
 		})
 	}
