@@ -102,8 +102,9 @@ func sidecar(t *testing.T) *corral.Client {
 
 // shell runs `bash SCRIPT ARGS…` from a directory of its own, with the
 // supervisor's socket and the binary in its environment, and returns its
-// stdout, stderr and exit status. Everything it started must have ended
-// when it exits.
+// stdout, stderr and exit status (-1 when it could not run or did not end;
+// the test has then failed). Everything it started must have ended when it
+// exits. Safe to call from any goroutine.
 func shell(t *testing.T, c *corral.Client, script string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -134,10 +135,12 @@ func shell(t *testing.T, c *corral.Client, script string, args ...string) (stdou
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	default:
-		t.Fatalf("bash %s: %v", script, err)
+		t.Errorf("bash %s: %v", script, err)
+		code = -1
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("bash %s: did not end within a minute\nstdout:\n%s\nstderr:\n%s", script, out.String(), errb.String())
+		t.Errorf("bash %s: did not end within a minute\nstdout:\n%s\nstderr:\n%s", script, out.String(), errb.String())
+		code = -1
 	}
 	return out.String(), errb.String(), code
 }
