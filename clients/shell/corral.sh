@@ -273,6 +273,7 @@ _corral_hold() {
 			exec </dev/fd/"$_corral_w" {_corral_w}>&-
 		fi
 		# Other holds' pipes stay with this shell alone.
+		IFS=' '
 		for _corral_entry in ${_CORRAL_HELD[@]+"${_CORRAL_HELD[@]}"}; do
 			for _corral_entry in $_corral_entry; do
 				_corral_fdn=${_corral_entry#*:}

@@ -6,6 +6,9 @@
 set -euo pipefail
 . "${BASH_SOURCE[0]%/*}/lib.sh"
 [[ ${1-} != fifo ]] || export _CORRAL_HOLD_FIFO=1
+# Whatever the caller's IFS and globbing, corral.sh does its own splitting.
+IFS=,
+shopt -s nullglob failglob
 fds_before=(/proc/$$/fd/*) # Linux; checked at the end
 
 # A lock stays held between calls, until released.
@@ -86,6 +89,6 @@ if [[ -d /proc/$$/fd ]]; then
 	fds_after=(/proc/$$/fd/*)
 	eq "${fds_after[*]}" "${fds_before[*]}" "open file descriptors"
 fi
-left=("$TMPDIR"/corral-sh.*)
-[[ ! -e ${left[0]} ]] || fail "left behind: ${left[*]}"
+left=$(compgen -G "$TMPDIR/corral-sh.*" || :)
+[[ -z $left ]] || fail "left behind: $left"
 echo ok
