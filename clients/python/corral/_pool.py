@@ -272,6 +272,7 @@ def _route(conn):
     def on_done(params):
         it = _streams.pop(params.get("map"), None) if isinstance(params, dict) else None
         if it is not None:
+            conn.unhold()
             it._done()
 
     conn.on_notification("map.results", on_results)
@@ -503,13 +504,22 @@ class Pool(object):
         params["ordered"] = ordered
         it = cls(self, name)
         _streams[name] = it
+        conn = self._conn
+        # Keep a reader on the connection until the stream's map.done.
+        conn.hold()
 
         def started(r, err):
             if err is not None:
-                _streams.pop(name, None)
+                if _streams.pop(name, None) is not None:
+                    conn.unhold()
                 it._fail(convert_error(err))
 
-        self._conn.call_async("pool.imap", params, started)
+        try:
+            conn.call_async("pool.imap", params, started)
+        except BaseException:
+            _streams.pop(name, None)
+            conn.unhold()
+            raise
         return it
 
     # -- lifecycle ---------------------------------------------------------
