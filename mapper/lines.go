@@ -105,6 +105,22 @@ func (q *lineQueue) stop() {
 	q.mu.Unlock()
 }
 
+// wake makes waiting slots look again: a filter has ended.
+func (q *lineQueue) wake() {
+	q.mu.Lock()
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 func (q *lineQueue) setStarved(v bool) {
 	q.mu.Lock()
 	q.starved = v
@@ -117,12 +133,18 @@ func (q *lineQueue) setStarved(v bool) {
 // nil when it should end the filter's input: the input has run dry, or the
 // reader is starved while the filter holds unanswered input (pending
 // reports that, as of now).
-func (q *lineQueue) take(idle bool, pending func() bool) *linesBatch {
+//
+// A slot with a filter also gets nil as soon as gone reports that its
+// filter has ended (it exited, or the watchdog stopped it), so what it
+// left is dealt with at once, not when the next input arrives.
+func (q *lineQueue) take(idle bool, pending, gone func() bool) *linesBatch {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
 		switch {
 		case q.stopped:
+			return nil
+		case !idle && gone():
 			return nil
 		case len(q.retry) > 0:
 			lb := q.retry[0]
@@ -271,7 +293,7 @@ func (r *run) lineSlot(slot int, q *lineQueue, recs chan<- *record, wd *watchdog
 		}
 	}
 	for {
-		lb := q.take(f == nil, func() bool { return f != nil && f.Pending() })
+		lb := q.take(f == nil, func() bool { return f != nil && f.Pending() }, func() bool { return f != nil && isClosed(f.Gone()) })
 		if lb == nil {
 			if f == nil {
 				return
@@ -297,6 +319,7 @@ func (r *run) lineSlot(slot int, q *lineQueue, recs chan<- *record, wd *watchdog
 				return
 			}
 			wd.add(f)
+			go func(gone <-chan struct{}) { <-gone; q.wake() }(f.Gone())
 		}
 		lb.b.Tag = lb
 		if lb.start.IsZero() {

@@ -335,6 +335,7 @@ type record struct {
 	tokens  int // window tokens to give back once printed; 1 when zero
 	print   func(w *bufio.Writer, stderr io.Writer) error
 	free    func()
+	stopped bool // ended by a halt: neither counted nor printed
 }
 
 // emitter prints records, in input order with --keep-order, and keeps the
@@ -352,6 +353,7 @@ func (r *run) newEmitter() *emitter {
 
 // add takes one finished record; the caller serialises calls.
 func (e *emitter) add(rec *record) {
+	e.account(rec)
 	if !e.r.opts.KeepOrder {
 		e.print(rec)
 		return
@@ -368,30 +370,14 @@ func (e *emitter) add(rec *record) {
 	}
 }
 
-func (e *emitter) print(rec *record) {
+// account logs and counts a record as soon as it is finished, whatever its
+// place in the output order, so that --halt acts on a failure at once
+// (with --keep-order too) and the job log lists jobs as they end.
+func (e *emitter) account(rec *record) {
 	r := e.r
-	defer func() {
-		if rec.free != nil {
-			rec.free()
-		}
-		for range max(rec.tokens, 1) {
-			<-r.window
-		}
-	}()
 	if r.jobs.Err() != nil && r.isHalted() {
-		return // halted now: what was running was stopped, not finished
-	}
-	if rec.print != nil && e.err == nil {
-		r.errMu.Lock()
-		err := rec.print(r.stdout, r.stderr)
-		if err == nil {
-			err = r.stdout.Flush()
-		}
-		r.errMu.Unlock()
-		if err != nil {
-			e.err = err
-			r.abort(StatusAborted, fmt.Errorf("write output: %w", err))
-		}
+		rec.stopped = true // halted now: what was running was stopped, not finished
+		return
 	}
 	for i := range rec.entries {
 		en := &rec.entries[i]
@@ -409,6 +395,33 @@ func (e *emitter) print(rec *record) {
 		r.log.flush()
 	}
 	r.bar.add(len(rec.entries) + rec.ok)
+}
+
+func (e *emitter) print(rec *record) {
+	r := e.r
+	defer func() {
+		if rec.free != nil {
+			rec.free()
+		}
+		for range max(rec.tokens, 1) {
+			<-r.window
+		}
+	}()
+	if rec.stopped {
+		return
+	}
+	if rec.print != nil && e.err == nil {
+		r.errMu.Lock()
+		err := rec.print(r.stdout, r.stderr)
+		if err == nil {
+			err = r.stdout.Flush()
+		}
+		r.errMu.Unlock()
+		if err != nil {
+			e.err = err
+			r.abort(StatusAborted, fmt.Errorf("write output: %w", err))
+		}
+	}
 }
 
 // count adds a finished job to the totals and halts the run when --halt

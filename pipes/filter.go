@@ -262,6 +262,10 @@ func (f *Filter) Answers() int64 {
 	return f.answers
 }
 
+// Gone is closed once the filter's output has ended: it exited, closed its
+// stdout, or was stopped. Wait then returns without waiting for output.
+func (f *Filter) Gone() <-chan struct{} { return f.readerEnd }
+
 // Pending reports whether some input sent is still unanswered.
 func (f *Filter) Pending() bool {
 	f.mu.Lock()
