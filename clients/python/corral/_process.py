@@ -428,6 +428,21 @@ def _run_exit_hooks():
             pass
 
 
+def _become_pool_worker():
+    """In a pool worker: name the current process as multiprocessing
+    names pool workers (SpawnPoolWorker-N), its parent the driver."""
+    global _parent_process
+    wname = os.environ.get("CORRAL_WORKER_NAME", "")
+    n = wname.rsplit("-", 1)[-1] if "-" in wname else "1"
+    _current_process._name = "SpawnPoolWorker-%s" % n
+    _current_process._identity = (int(n),) if n.isdigit() else ()
+    ppid = os.environ.get(_spawn.ENV_PARENT)
+    if ppid:
+        parent = _make_main()
+        parent._pid = int(ppid)
+        _parent_process = parent
+
+
 def process_main():
     """Entry point of a Process child (see _bootstrap)."""
     global _current_process, _parent_process

@@ -267,6 +267,9 @@ def pool_worker_main():
     """Entry point of the Python shim's pool workers (see _spawn)."""
     from . import _spawn
     _spawn.line_buffered_output()
+    from . import _process, _util
+    _util.setup_child_logging()
+    _process._become_pool_worker()
     srv = Server(python=True, name="corral-python")
     srv.main_error = _spawn.prepare_child()
     _spawn.run_initializer()

@@ -91,3 +91,10 @@ class Doubler(object):
 
 def unpicklable_result(_=None):
     return threading.Lock()
+
+
+def whoami(_=None):
+    import corral
+    p = corral.current_process()
+    pp = corral.parent_process()
+    return p.name, pp.pid if pp else None

@@ -134,6 +134,12 @@ class PoolTest(unittest.TestCase):
             break
         self.assertEqual(self.pool.apply(F.double, (2,)), 4)
 
+    def test_worker_names(self):
+        names = {self.pool.apply(F.whoami) for _ in range(6)}
+        for name, ppid in names:
+            self.assertRegex(name, r"^SpawnPoolWorker-\d+$")
+            self.assertEqual(ppid, os.getpid())
+
     def test_target_runs_in_main_thread(self):
         self.assertTrue(self.pool.apply(F.main_thread))
 
