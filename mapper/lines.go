@@ -298,6 +298,13 @@ func (r *run) lineSlot(slot int, q *lineQueue, recs chan<- *record, wd *watchdog
 			if f == nil {
 				return
 			}
+			if r.jobs.Err() != nil {
+				// Stopping (a signal, halt now): the filter is stopped, not
+				// waited for, as it may never end on its own.
+				f.Stop(r.jobs.Err(), r.opts.Grace)
+				r.reapFilter(f, q, recs, wd)
+				return
+			}
 			// Input has run dry, or the reader waits for answers this
 			// filter may hold back: let it flush what it holds.
 			f.CloseInput()
@@ -340,7 +347,11 @@ func (r *run) lineSlot(slot int, q *lineQueue, recs chan<- *record, wd *watchdog
 // first unanswered line is charged with the failure (it is the one the
 // filter was working on) and the rest go back in the queue, unharmed.
 func (r *run) reapFilter(f *pipes.Filter, q *lineQueue, recs chan<- *record, wd *watchdog) {
+	// A filter waited for to flush may never end on its own: stop it if
+	// the run is stopped meanwhile.
+	stop := context.AfterFunc(r.jobs, func() { f.Stop(r.jobs.Err(), r.opts.Grace) })
 	ex := f.Wait(r.opts.Grace)
+	stop()
 	wd.remove(f)
 	pending := make([]*linesBatch, 0, len(ex.Pending))
 	for _, b := range ex.Pending {

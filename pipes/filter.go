@@ -202,7 +202,9 @@ func (f *Filter) Pid() int { return f.proc.Pid() }
 // while the window is full. Once the filter cannot take input it returns
 // ErrFilterGone, with b counted as the filter's all the same, so Wait
 // returns it among the pending batches. When ctx ends first, b is not
-// taken and ctx's error is returned. One goroutine at a time may call Send.
+// taken and ctx's error is returned; when it ends while b is being written
+// (the filter has stopped reading), Send returns ErrFilterGone. One
+// goroutine at a time may call Send.
 func (f *Filter) Send(ctx context.Context, b *Batch) error {
 	data := b.pending()
 	f.mu.Lock()
@@ -239,7 +241,12 @@ func (f *Filter) Send(ctx context.Context, b *Batch) error {
 	if gone {
 		return ErrFilterGone
 	}
-	if _, err := f.stdin.Write(data); err != nil {
+	// A filter that stops reading blocks the write: give it up when ctx
+	// ends, so the caller can stop the filter.
+	unblock := context.AfterFunc(ctx, func() { f.stdin.SetWriteDeadline(time.Now()) })
+	_, err := f.stdin.Write(data)
+	unblock()
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrFilterGone, err)
 	}
 	return nil

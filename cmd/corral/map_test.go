@@ -967,6 +967,105 @@ func TestMapRPCDoublerGo(t *testing.T) {
 	if !strings.Contains(r.err, "job 1 failed") || !strings.Contains(r.err, "double") {
 		t.Fatalf("stderr %q", r.err)
 	}
+	// With --json the line is the JSON number the function takes.
+	r = runMap(t, "21\n-4\n0\n", "-k", "-j2", "--mode", "rpc", "--json", bin)
+	r.want(t, 0)
+	if r.out != "42\n-8\n0\n" {
+		t.Fatalf("--json: %q", r.out)
+	}
+}
+
+// Jobs and filters do not outlive corral map: SIGTERM stops them and
+// exits 130; SIGKILL takes them down too (they die with their parent).
+func TestMapLeavesNoProcesses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		sig  syscall.Signal
+		args []string
+	}{
+		{"exec TERM", syscall.SIGTERM, []string{"-j3", "sh", "-c", `echo $$ >"$D/$0"; exec sleep 60`, ":::", "a", "b", "c"}},
+		{"exec KILL", syscall.SIGKILL, []string{"-j3", "sh", "-c", `echo $$ >"$D/$0"; exec sleep 60`, ":::", "a", "b", "c"}},
+		{"lines TERM", syscall.SIGTERM, []string{"-j3", "--mode", "lines", "sh", "-c", `echo $$ >"$D/$CORRAL_SLOT"; exec sleep 60`, "::::", "-"}},
+		{"lines KILL", syscall.SIGKILL, []string{"-j3", "--mode", "lines", "sh", "-c", `echo $$ >"$D/$CORRAL_SLOT"; exec sleep 60`, "::::", "-"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			cmd := mapCmd(t, tc.args...)
+			cmd.Env = append(os.Environ(), "D="+dir)
+			// Enough lines for several batches, so every slot gets a filter.
+			cmd.Stdin = strings.NewReader(strings.Repeat("line\n", 20000))
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var pids []int
+			// Exec runs all three at once; lines mode starts filters as
+			// batches come, so one or more.
+			want := 3
+			if tc.args[1] == "--mode" {
+				want = 1
+			}
+			for deadline := time.Now().Add(30 * time.Second); len(pids) < want; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("jobs did not start: %s", stderr.String())
+				}
+				pids = pids[:0]
+				ents, _ := os.ReadDir(dir)
+				for _, e := range ents {
+					data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+					if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+						pids = append(pids, pid)
+					}
+				}
+			}
+			cmd.Process.Signal(tc.sig)
+			signalled := time.Now()
+			err := cmd.Wait()
+			if el := time.Since(signalled); el > 20*time.Second {
+				t.Fatalf("exit took %s after %s: the jobs (sleep 60) were waited for, not stopped", el, tc.sig)
+			}
+			var ee *exec.ExitError
+			if tc.sig == syscall.SIGTERM && (!errors.As(err, &ee) || ee.ExitCode() != 130) {
+				t.Fatalf("after SIGTERM: %v, want exit 130; stderr %s", err, stderr.String())
+			}
+			for _, pid := range pids {
+				for deadline := time.Now().Add(15 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
+					if zombie(pid) {
+						break
+					}
+					if time.Now().After(deadline) {
+						syscall.Kill(pid, syscall.SIGKILL)
+						t.Fatalf("job %d outlived corral map (%s)", pid, tc.sig)
+					}
+				}
+			}
+		})
+	}
+}
+
+// zombie reports whether pid has exited and waits to be reaped.
+func zombie(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// Lines mode cannot send an input with a newline in it as one line: it
+// says so and counts it failed.
+func TestMapLinesNullInputWithNewline(t *testing.T) {
+	t.Parallel()
+	r := runMap(t, "a\x00b\nc\x00d\x00", "-k", "-0", "--mode", "lines", "cat")
+	r.want(t, 1)
+	if r.out != "a\nd\n" || !strings.Contains(r.err, "input 2 has a newline") {
+		t.Fatalf("stdout %q stderr %q", r.out, r.err)
+	}
 }
 
 // --bar draws on a terminal, and stays silent when stderr is not one.
