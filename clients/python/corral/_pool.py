@@ -194,6 +194,8 @@ class IMapIterator(object):
         self._items = collections.deque()
         self._finished = False
         self._decode = pool._decode_chunk
+        # Raised after the results: the iterable itself raised it.
+        self._tail_error = None
 
     def __iter__(self):
         return self
@@ -231,6 +233,9 @@ class IMapIterator(object):
 
     def _done(self):
         with self._cond:
+            if self._tail_error is not None:
+                self._items.append((False, self._tail_error))
+                self._tail_error = None
             self._finished = True
             self._cond.notify_all()
 
@@ -498,11 +503,25 @@ class Pool(object):
         self._check_running()
         if chunksize < 1:
             raise ValueError("Chunksize must be 1+, not {0:n}".format(chunksize))
+        tail = None
+        if not hasattr(iterable, "__len__"):
+            # An iterable that raises: its items so far are mapped, then
+            # the iterator raises its error, as multiprocessing's does.
+            items = []
+            try:
+                for x in iterable:
+                    items.append(x)
+            except Exception as e:
+                tail = e
+                # multiprocessing loses the chunk the iterable failed in.
+                del items[len(items) - len(items) % chunksize:]
+            iterable = items
         params = self._map_params(func, iterable, chunksize, False)
         name = "imap-%d" % next(_map_seq)
         params["map"] = name
         params["ordered"] = ordered
         it = cls(self, name)
+        it._tail_error = tail
         _streams[name] = it
         conn = self._conn
         # Keep a reader on the connection until the stream's map.done.
