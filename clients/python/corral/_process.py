@@ -44,6 +44,7 @@ class BaseProcess(object):
         self._daemonic = _current_process._daemonic if daemon is None else bool(daemon)
         self._name = name or (type(self).__name__ + "-" + ":".join(str(i) for i in self._identity))
         self._counter = itertools.count(1)
+        self._authkey = _current_process._authkey
 
     # -- what the child runs ------------------------------------------
 
@@ -104,6 +105,10 @@ class BaseProcess(object):
                     pass
             raise
         self._started = True
+        # As multiprocessing: the parent lets go of the target.
+        self._target = None
+        self._args = ()
+        self._kwargs = {}
         self._pid = info.get("pid")
         self._note(info)
         _children.add(self)
@@ -204,11 +209,13 @@ class BaseProcess(object):
 
     @property
     def authkey(self):
-        return b""
+        """The process's authentication key (inherited from its parent;
+        corral does not use it)."""
+        return self._authkey
 
     @authkey.setter
     def authkey(self, value):
-        pass
+        self._authkey = bytes(value)
 
     @property
     def exitcode(self):
@@ -337,6 +344,7 @@ def _make_main():
     p._kwargs = {}
     p._daemonic = False
     p._counter = itertools.count(1)
+    p._authkey = os.urandom(32)
     return p
 
 
