@@ -58,6 +58,12 @@ def fn_ref(fn):
     or None when ``fn`` must be pickled whole (a bound method, a partial,
     a callable object). Raises :class:`pickle.PicklingError` for a lambda
     or a local function, which a worker could not find."""
+    try:
+        r = _refs.get(fn)
+    except TypeError:
+        r = None
+    if r is not None:
+        return r
     qual = getattr(fn, "__qualname__", None)
     mod = getattr(fn, "__module__", None)
     if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType, type)) and qual and mod:
@@ -79,8 +85,14 @@ def fn_ref(fn):
         if obj is not fn:
             raise pickle.PicklingError(
                 "corral: cannot send %s to a worker: it is not found as %s.%s" % (describe(fn), mod, qual))
-        return "%s:%s" % (mod, qual)
+        r = "%s:%s" % (mod, qual)
+        if isinstance(fn, types.FunctionType):
+            _refs[fn] = r
+        return r
     return None
+
+
+_refs = {}
 
 
 _cache = {}

@@ -387,9 +387,9 @@ class Pool(object):
             for i in range(0, n, chunksize):
                 part = iterable[i:i + chunksize] if isinstance(iterable, (list, tuple)) else \
                     list(itertools.islice(iterable, i, i + chunksize))
-                chunk = [tuple(a) for a in part] if star else [(a,) for a in part]
+                chunk = [tuple(a) for a in part] if star else list(part)
                 items.append(_dumps(chunk if ref is not None else (func, chunk)))
-            fn = "pymap:" + ref if ref is not None else "pymap:"
+            fn = ("pystarmap:" if star else "pymap:") + (ref or "")
             return {"pool": self._name, "fn": fn, "items": items, "chunksize": 1}
         params = {"pool": self._name, "fn": _plain_name(func), "items": [list(a) for a in iterable] if star else list(iterable)}
         if star:

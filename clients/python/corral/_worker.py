@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import traceback
+from itertools import starmap as _starmap
 
 from . import _codec
 from ._errors import (
@@ -87,12 +88,16 @@ class Server(object):
                 return _codec.dumps(f(*a, **kw))
             except Exception as e:
                 raise _TaskError(TASK_FAILED, _exc_message(e), _exc_data(e, True))
-        if self.python and fn.startswith("pymap:"):
+        if self.python and (fn.startswith("pymap:") or fn.startswith("pystarmap:")):
             try:
+                star = fn[2] == "s"
+                ref = fn[10:] if star else fn[6:]
                 chunk = _codec.loads(args[0])
-                f = chunk[0] if fn == "pymap:" else self._resolve(fn[6:])
-                items = chunk[1] if fn == "pymap:" else chunk
-                return _codec.dumps([f(*a) for a in items])
+                if ref:
+                    f, items = self._resolve(ref), chunk
+                else:
+                    f, items = chunk
+                return _codec.dumps(list(_starmap(f, items)) if star else list(map(f, items)))
             except Exception as e:
                 raise _TaskError(TASK_FAILED, _exc_message(e), _exc_data(e, True))
         f = self.functions.get(fn)
@@ -116,7 +121,6 @@ class Server(object):
 
         rfile = open(rfd, "rb", buffering=1 << 16, closefd=False)
         greeted = False
-        stdout = sys.stdout
         while True:
             line = rfile.readline()
             if not line:
@@ -220,10 +224,6 @@ class Server(object):
                 write({"jsonrpc": "2.0", "id": rid, "error": {
                     "code": TASK_FAILED, "message": "TypeError: the result cannot be sent as JSON: %s" % e,
                     "data": {"type": "TypeError", "message": "the result cannot be sent as JSON: %s" % e}}})
-            try:
-                stdout.flush()
-            except Exception:
-                pass
 
 
 def _protocol_fds():
