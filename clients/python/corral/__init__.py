@@ -16,15 +16,45 @@ from ._errors import (  # noqa: F401
     RemoteTimeout, TaskFailed, WorkerLost, PoolBroken, Terminated,
     UnknownFunction, SpawnFailed, TaskTimeout, Cancelled,
 )
-from ._exc import ProcessError, BufferTooShort, TimeoutError, AuthenticationError, RemoteTraceback  # noqa: F401
-from ._process import (  # noqa: F401
-    BaseProcess, Process, current_process, active_children, parent_process,
-)
-from ._pool import Pool, AsyncResult, ApplyResult, MapResult  # noqa: F401
-from ._futures import ProcessPoolExecutor  # noqa: F401
-from ._util import get_logger, log_to_stderr, SUBDEBUG, SUBWARNING  # noqa: F401
-from ._worker import serve  # noqa: F401
-from ._sidecar import get_client, find_binary  # noqa: F401
+
+# The rest is imported on first use (PEP 562), so that a worker, which
+# imports this package first thing, starts fast.
+_LAZY = {
+    "_exc": ["ProcessError", "BufferTooShort", "TimeoutError", "AuthenticationError", "RemoteTraceback"],
+    "_process": ["BaseProcess", "Process", "current_process", "active_children", "parent_process"],
+    "_pool": ["Pool", "AsyncResult", "ApplyResult", "MapResult"],
+    "_futures": ["ProcessPoolExecutor"],
+    "_util": ["get_logger", "log_to_stderr", "SUBDEBUG", "SUBWARNING"],
+    "_worker": ["serve"],
+    "_sidecar": ["get_client", "find_binary"],
+    # The shared objects.
+    "_objects": ["Queue", "JoinableQueue", "SimpleQueue", "Lock", "RLock", "Semaphore",
+                 "BoundedSemaphore", "Condition", "Event", "Barrier"],
+    "_ctypes": ["Value", "RawValue", "Array", "RawArray"],
+    "_pipe": ["Pipe"],
+    "_manager": ["Manager", "SyncManager", "BaseManager"],
+}
+_WHERE = {name: mod for mod, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name):
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    try:
+        m = _importlib.import_module("." + mod, __name__)
+    except ModuleNotFoundError as e:
+        if e.name != __name__ + "." + mod:
+            raise
+        raise AttributeError("module %r has no attribute %r (%s is not installed)" % (__name__, name, mod)) from None
+    value = getattr(m, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __version__ = "0.1.0"
 
@@ -89,24 +119,3 @@ def set_forkserver_preload(module_names):
 
 def allow_connection_pickling():
     """A no-op."""
-
-
-def _optional(modname, names):
-    try:
-        m = _importlib.import_module("." + modname, __name__)
-    except ModuleNotFoundError as e:
-        if e.name != __name__ + "." + modname:
-            raise
-        return
-    g = globals()
-    for n in names:
-        if hasattr(m, n):
-            g[n] = getattr(m, n)
-
-
-# The shared objects.
-_optional("_objects", ["Queue", "JoinableQueue", "SimpleQueue", "Lock", "RLock", "Semaphore",
-                       "BoundedSemaphore", "Condition", "Event", "Barrier"])
-_optional("_ctypes", ["Value", "RawValue", "Array", "RawArray"])
-_optional("_pipe", ["Pipe"])
-_optional("_manager", ["Manager", "SyncManager", "BaseManager"])
