@@ -91,7 +91,9 @@ func (r *run) runExec() error {
 					<-r.window // drained, never run
 					continue
 				}
-				recs <- r.execUnit(tmpl, u, slot)
+				rec := r.execUnit(tmpl, u, slot)
+				r.account(rec)
+				recs <- rec
 			}
 		})
 	}

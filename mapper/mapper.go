@@ -126,6 +126,9 @@ type run struct {
 	devnull                int                    // exec mode: the jobs' stdin
 	sv                     *supervisor.Supervisor // hosts the jobs' shared state and the rpc pool
 
+	// acctMu serialises accounting: the job log, counts, halts, the bar.
+	acctMu sync.Mutex
+
 	mu       sync.Mutex
 	done     int
 	failed   int
@@ -329,13 +332,14 @@ func (r *run) abort(status int, err error) {
 
 // record is a finished unit of work, ready to print.
 type record struct {
-	ord     int64
-	entries []entry
-	ok      int // further jobs that succeeded, when no entries are needed
-	tokens  int // window tokens to give back once printed; 1 when zero
-	print   func(w *bufio.Writer, stderr io.Writer) error
-	free    func()
-	stopped bool // ended by a halt: neither counted nor printed
+	ord       int64
+	entries   []entry
+	ok        int // further jobs that succeeded, when no entries are needed
+	tokens    int // window tokens to give back once printed; 1 when zero
+	print     func(w *bufio.Writer, stderr io.Writer) error
+	free      func()
+	stopped   bool // ended by a halt: neither counted nor printed
+	accounted bool // counted and logged already
 }
 
 // emitter prints records, in input order with --keep-order, and keeps the
@@ -353,7 +357,9 @@ func (r *run) newEmitter() *emitter {
 
 // add takes one finished record; the caller serialises calls.
 func (e *emitter) add(rec *record) {
-	e.account(rec)
+	if !rec.accounted {
+		e.r.account(rec)
+	}
 	if !e.r.opts.KeepOrder {
 		e.print(rec)
 		return
@@ -373,8 +379,13 @@ func (e *emitter) add(rec *record) {
 // account logs and counts a record as soon as it is finished, whatever its
 // place in the output order, so that --halt acts on a failure at once
 // (with --keep-order too) and the job log lists jobs as they end.
-func (e *emitter) account(rec *record) {
-	r := e.r
+//
+// Exec slots account for their own jobs before taking the next input, so
+// that a failure that halts the run "soon" starts no further job.
+func (r *run) account(rec *record) {
+	r.acctMu.Lock()
+	defer r.acctMu.Unlock()
+	rec.accounted = true
 	if r.jobs.Err() != nil && r.isHalted() {
 		rec.stopped = true // halted now: what was running was stopped, not finished
 		return

@@ -298,9 +298,14 @@ func (f *Filter) Stop(why error, grace time.Duration) {
 	if f.stopWhy == nil {
 		f.stopWhy = why
 	}
+	f.inClosed = true // Send takes no more
+	f.cond.Broadcast()
 	f.mu.Unlock()
-	f.CloseInput()
+	// Signal before closing its input: EOF first would let it flush and
+	// answer as if it had not been stopped (a timed-out filter that
+	// block-buffers would then look like it answered in time).
 	f.proc.Stop(grace)
+	f.stdin.Close()
 }
 
 // FilterExit is how a filter ended.
