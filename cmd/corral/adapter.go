@@ -78,6 +78,7 @@ type linesAdapter struct {
 	mu      sync.Mutex
 	f       *pipes.Filter
 	closing atomic.Bool
+	dead    atomic.Int32 // the exit status of a filter that ended between calls
 }
 
 func (a *linesAdapter) filter() (*pipes.Filter, error) {
@@ -115,10 +116,18 @@ func (a *linesAdapter) watch(f *pipes.Filter) {
 	if code == 0 {
 		code = 1 // it must not end while the pool needs it
 	}
-	os.Exit(code)
+	if len(ex.Pending) > 0 {
+		os.Exit(code) // its lines are lost with this worker
+	}
+	// Nothing was waiting on it, but the reply to the last call may not be
+	// written yet: exit when the next call comes instead.
+	a.dead.Store(int32(code))
 }
 
 func (a *linesAdapter) call(ctx context.Context, items []string) ([]string, error) {
+	if code := a.dead.Load(); code != 0 {
+		os.Exit(int(code)) // the pool sees this worker lost, and replaces it
+	}
 	var data []byte
 	for i, s := range items {
 		if strings.IndexByte(s, '\n') >= 0 {
