@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/segmentio/encoding/json"
 
@@ -248,6 +249,17 @@ func (c *Conn) dispatch(line []byte) {
 		return
 	}
 	m, err := parseEnvelope(line)
+	if err != nil && !utf8.Valid(line) {
+		// A message whose only fault is bytes that are not UTF-8 (a
+		// worker printing raw bytes into a string) is taken with U+FFFD in
+		// their place, as encoding/json decodes them, rather than lost:
+		// a reply taken for noise would leave its task waiting forever.
+		fixed := bytes.ToValidUTF8(line, []byte("\uFFFD"))
+		if m2, err2 := parseEnvelope(fixed); err2 == nil {
+			c.report(errors.New("jsonrpc: a message had bytes that are not UTF-8; they were replaced with U+FFFD"))
+			line, m, err = fixed, m2, nil
+		}
+	}
 	if err != nil {
 		c.reject(line, m)
 		return

@@ -140,3 +140,21 @@ func TestTOMLModeValidation(t *testing.T) {
 		t.Fatal("pty on an exec pool was accepted")
 	}
 }
+
+// A worker whose reply has bytes that are not UTF-8 in a string still
+// answers its task (with U+FFFD in their place); the reply is not taken
+// for stray output, which would leave the task waiting forever.
+func TestWorkerReplyWithInvalidUTF8(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "w.sh")
+	os.WriteFile(script, []byte(`while IFS= read -r line; do id=${line#*\"id\":}; id=${id%%,*}
+case $line in *corral.hello*) printf '{"jsonrpc":"2.0","id":%s,"result":{"protocol":"corral/1","role":"worker","functions":["f"]}}\n' "$id";;
+*task.run*) printf '{"jsonrpc":"2.0","id":%s,"result":"a\xffb"}\n' "$id";; esac; done
+`), 0o755)
+	c := startWithConfig(t, "[pool.raw]\ncommand = \"bash\"\nargs = [\""+script+"\"]\nworkers = 1\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out string
+	if err := c.Pool("raw").Apply(ctx, &out, "f", 1); err != nil || out != "a\uFFFDb" {
+		t.Fatalf("got %q, %v", out, err)
+	}
+}
