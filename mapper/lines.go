@@ -424,11 +424,15 @@ func (r *run) deliverLines(lb *linesBatch, q *lineQueue, recs chan<- *record) {
 		rec.ok = b.Len()
 	}
 	rec.print = func(w *bufio.Writer, stderr io.Writer) error {
-		if !r.opts.Tag && len(lb.failed) == 0 {
+		n := b.Len()
+		if rec.limit > 0 {
+			n = rec.limit
+		}
+		if !r.opts.Tag && len(lb.failed) == 0 && n == b.Len() {
 			_, err := w.Write(b.Out)
 			return err
 		}
-		for i := 0; i < b.Len(); i++ {
+		for i := 0; i < n; i++ {
 			if why, bad := lb.failed[i]; bad {
 				if err := w.Flush(); err != nil {
 					return err

@@ -340,6 +340,7 @@ type record struct {
 	free      func()
 	stopped   bool // ended by a halt: neither counted nor printed
 	accounted bool // counted and logged already
+	limit     int  // when > 0, print only the first limit entries (a halt came at the last)
 }
 
 // emitter prints records, in input order with --keep-order, and keeps the
@@ -395,7 +396,12 @@ func (r *run) account(rec *record) {
 		if r.log != nil {
 			r.log.write(en)
 		}
-		r.count(en)
+		if r.count(en) {
+			// Halted now by this entry: the ones after it in the record
+			// (lines of a batch, calls of a block) count as stopped.
+			rec.limit = i + 1
+			break
+		}
 	}
 	if rec.ok > 0 {
 		r.mu.Lock()
@@ -437,7 +443,7 @@ func (e *emitter) print(rec *record) {
 
 // count adds a finished job to the totals and halts the run when --halt
 // says so.
-func (r *run) count(en *entry) {
+func (r *run) count(en *entry) (haltNow bool) {
 	r.mu.Lock()
 	r.done++
 	if en.failed {
@@ -458,7 +464,7 @@ func (r *run) count(en *entry) {
 	}
 	r.mu.Unlock()
 	if !trigger {
-		return
+		return false
 	}
 	what := "failed"
 	if h.OnSuccess {
@@ -468,10 +474,11 @@ func (r *run) count(en *entry) {
 		r.warnf("halting now: job %d %s (--halt); stopping the running jobs", en.seq, what)
 		r.stopDispatch()
 		r.stopJobs()
-	} else {
-		r.warnf("halting soon: job %d %s (--halt); waiting for the running jobs, starting no new ones", en.seq, what)
-		r.stopDispatch()
+		return true
 	}
+	r.warnf("halting soon: job %d %s (--halt); waiting for the running jobs, starting no new ones", en.seq, what)
+	r.stopDispatch()
+	return false
 }
 
 func (r *run) isHalted() bool {

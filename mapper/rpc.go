@@ -175,6 +175,9 @@ func (r *run) rpcBlock(pool *corral.Pool, fn string, ord int64, block []unit) *r
 	}
 	rec.print = func(w *bufio.Writer, stderr io.Writer) error {
 		for i, u := range block {
+			if rec.limit > 0 && i >= rec.limit {
+				break
+			}
 			if errs[i] != nil {
 				if err := w.Flush(); err != nil {
 					return err

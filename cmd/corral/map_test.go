@@ -1287,3 +1287,15 @@ func vmHWM(pid int) int64 {
 	}
 	return 0
 }
+
+// --halt now in lines mode prints nothing past the line that halted the
+// run, though later lines of its batch were answered.
+func TestMapLinesHaltNow(t *testing.T) {
+	t.Parallel()
+	r := runMap(t, "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "--mode", "lines", "--halt", "now,fail=1", "sh", "-c",
+		`while read l; do [ "$l" = 5 ] && exit 1; echo "$l"; done`)
+	r.want(t, 1)
+	if r.out != "1\n2\n3\n4\n" {
+		t.Fatalf("stdout %q, want the lines before the failure only", r.out)
+	}
+}
