@@ -30,8 +30,8 @@ const ctlUsage = `Usage:
   corral ctl object create KIND NAME [PARAMS-JSON]
   corral ctl object delete NAME
   corral ctl object list
-  corral ctl with-lock NAME [--timeout S] -- CMD ARGS…
-  corral ctl with-semaphore NAME [--timeout S] -- CMD ARGS…
+  corral ctl with-lock NAME [--timeout S | --no-block] -- CMD ARGS…
+  corral ctl with-semaphore NAME [--timeout S | --no-block] -- CMD ARGS…
 
 Operate on the supervisor's shared objects from a shell. The supervisor is
 the one on --socket, else $CORRAL_SOCKET (set in every worker's environment).
@@ -582,7 +582,11 @@ func (c *CtlCommand) withHeld(ctx context.Context, fl ctlFlags, pos, cmdArgs []s
 		return usageErr("usage: corral ctl %s NAME [--timeout S] -- CMD ARGS…", sub)
 	}
 	if fl.noBlock {
-		return usageErr("%s takes no --no-block (use --timeout 0)", sub)
+		if fl.timeout != nil {
+			return usageErr("%s: --no-block and --timeout are exclusive", sub)
+		}
+		zero := 0.0
+		fl.timeout = &zero // acquire now or not at all
 	}
 	name := pos[1]
 	conn, err := dialSupervisor(ctx, fl.socket)

@@ -198,6 +198,8 @@ func TestCtlExitCodes(t *testing.T) {
 		{name: "lock held elsewhere", args: []string{"lock", "acquire", "db", "--timeout", "0.5"}, code: 1, stdout: "false",
 			min: 500 * time.Millisecond, max: 2 * time.Second},
 		{name: "lock no-block", args: []string{"lock", "acquire", "db", "--no-block"}, code: 1, stdout: "false", max: 2 * time.Second},
+		{name: "with-lock no-block", args: []string{"with-lock", "db", "--no-block", "--", "true"}, code: 1, stderr: "not acquired", max: 2 * time.Second},
+		{name: "with-lock no-block and timeout", args: []string{"with-lock", "db", "--no-block", "--timeout", "1", "--", "true"}, code: 2, stderr: "exclusive"},
 		{name: "event wait timeout", args: []string{"event", "wait", "never", "--timeout", "0.2"}, code: 1, stdout: "false", min: 200 * time.Millisecond},
 		{name: "is_set false is an answer", args: []string{"event", "is_set", "never"}, code: 0, stdout: "false"},
 		{name: "empty is an answer", args: []string{"queue", "empty", "jobs"}, code: 0, stdout: "true"},
