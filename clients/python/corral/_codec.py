@@ -41,8 +41,50 @@ def loads(v):
 
 
 def decode(v):
-    """As :func:`loads` (the name _objects looks for)."""
+    """As :func:`loads`, and a shared object's handle ``{"$corral": KIND,
+    "name": NAME}`` (from a Go or shell peer) becomes its proxy (a handle
+    of a kind this package does not know is returned as is)."""
+    if type(v) is dict and HANDLE in v:
+        obj = _objects().from_handle(v)
+        return v if obj is None else obj
     return loads(v)
+
+
+HANDLE = "$corral"
+
+
+def _objects():
+    from . import _objects as m
+    return m
+
+
+def to_json(v):
+    """``v`` for a plain-JSON peer: shared objects (at any depth in lists,
+    tuples and dicts) become their handles; the rest is left to the JSON
+    encoder."""
+    t = type(v)
+    if t is str or t is int or t is float or t is bool or v is None:
+        return v
+    if t is list or t is tuple:
+        return [to_json(x) for x in v]
+    if t is dict:
+        return {k: to_json(x) for k, x in v.items()}
+    h = getattr(t, "__corral_handle__", None)
+    if h is not None:
+        return h(v)
+    return v
+
+
+def from_json(v):
+    """A plain-JSON value with handles (at any depth) turned into proxies."""
+    t = type(v)
+    if t is list:
+        return [from_json(x) for x in v]
+    if t is dict:
+        if HANDLE in v:
+            return decode(v)
+        return {k: from_json(x) for k, x in v.items()}
+    return v
 
 
 def describe(obj):

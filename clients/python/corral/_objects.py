@@ -324,6 +324,9 @@ def _default_pipelining():
     role = os.environ.get("CORRAL_PY_ROLE")
     if role == "process":
         return True
+    if role == "pool" and getattr(sys.modules.get("corral"), "_worker_flushes_objects", False):
+        # _worker.pool_worker_main flushes before each answer.
+        return True
     return role is None and not os.environ.get("CORRAL_SOCKET")
 
 

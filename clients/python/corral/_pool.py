@@ -362,10 +362,10 @@ class Pool(object):
             if ref is None:
                 return "py:", [_dumps((func, tuple(args), dict(kwds or {})))], None
             return "py:" + ref, [_dumps((tuple(args), dict(kwds or {})))], None
-        return _plain_name(func), list(args), (dict(kwds) if kwds else None)
+        return _plain_name(func), _codec.to_json(list(args)), (_codec.to_json(dict(kwds)) if kwds else None)
 
     def _decode_result(self, r):
-        return _loads(r) if self._python else r
+        return _loads(r) if self._python else _codec.from_json(r)
 
     def _decode_chunk(self, results):
         if self._python:
@@ -373,7 +373,7 @@ class Pool(object):
             for env in results:
                 out.extend(_loads(env))
             return out
-        return results
+        return _codec.from_json(results)
 
     def _map_params(self, func, iterable, chunksize, star):
         if not hasattr(iterable, "__len__"):
@@ -391,7 +391,8 @@ class Pool(object):
                 items.append(_dumps(chunk if ref is not None else (func, chunk)))
             fn = ("pystarmap:" if star else "pymap:") + (ref or "")
             return {"pool": self._name, "fn": fn, "items": items, "chunksize": 1}
-        params = {"pool": self._name, "fn": _plain_name(func), "items": [list(a) for a in iterable] if star else list(iterable)}
+        params = {"pool": self._name, "fn": _plain_name(func),
+                  "items": _codec.to_json([list(a) for a in iterable] if star else list(iterable))}
         if star:
             params["star"] = True
         if chunksize:
@@ -439,8 +440,7 @@ class Pool(object):
                 return
             try:
                 v = r.get("result")
-                if python:
-                    v = _loads(v)
+                v = _loads(v) if python else _codec.from_json(v)
             except Exception as e:
                 result._set(False, e)
                 return

@@ -105,7 +105,7 @@ class Server(object):
             raise _TaskError(UNKNOWN_FUNCTION, "unknown function %s; this worker serves: %s" % (
                 json.dumps(fn), ", ".join(sorted(self.functions)) or "nothing"))
         try:
-            return f(*args, **(kwargs or {}))
+            return _codec.to_json(f(*_codec.from_json(args), **_codec.from_json(kwargs or {})))
         except Exception as e:
             raise _TaskError(TASK_FAILED, _exc_message(e), _exc_data(e, False))
 
@@ -217,6 +217,14 @@ class Server(object):
                 if e.data is not None:
                     err["data"] = e.data
                 out = {"jsonrpc": "2.0", "id": rid, "error": err}
+            if self.after_task is not None:
+                try:
+                    self.after_task()
+                except Exception as e:
+                    if "result" in out:
+                        out = {"jsonrpc": "2.0", "id": rid, "error": {
+                            "code": TASK_FAILED, "message": _exc_message(e),
+                            "data": _exc_data(e, self.python)}}
             try:
                 write(out)
             except (TypeError, ValueError) as e:
@@ -251,6 +259,7 @@ def serve(functions, name="corral-python"):
             "in its environment, and reads the protocol on stdin.\n")
     rfd, wfd, fds = _protocol_fds()
     srv = Server(functions, python=False, name=name)
+    srv.after_task = _flush_objects
     saved = sys.stdout
     if not fds:
         # stdout is the protocol: keep prints off it.
@@ -263,6 +272,26 @@ def serve(functions, name="corral-python"):
         sys.stdout = saved
 
 
+def _flush_objects():
+    """Wait for the replies of the writes the task sent to shared objects
+    (nothing to do when it used none)."""
+    m = sys.modules.get("corral._objects")
+    if m is not None:
+        m.flush()
+
+
+def _pipeline_objects():
+    """Turn on corral._objects.pipeline_writes in this worker: at once if
+    the module is loaded, else when a task first loads it (a worker that
+    uses no shared object does not pay for importing it)."""
+    m = sys.modules.get("corral._objects")
+    if m is not None:
+        m.pipeline_writes(True)
+    else:
+        import corral
+        corral._worker_flushes_objects = True
+
+
 def pool_worker_main():
     """Entry point of the Python shim's pool workers (see _spawn)."""
     from . import _spawn
@@ -271,6 +300,11 @@ def pool_worker_main():
     _util.setup_child_logging()
     _process._become_pool_worker()
     srv = Server(python=True, name="corral-python")
+    # A task's writes to shared objects go without waiting for their
+    # replies; they are flushed before its answer, which travels on this
+    # other connection, so the driver sees them once it has the result.
+    srv.after_task = _flush_objects
+    _pipeline_objects()
     srv.main_error = _spawn.prepare_child()
     _spawn.run_initializer()
     rfd, wfd, fds = _protocol_fds()

@@ -98,3 +98,19 @@ def whoami(_=None):
     p = corral.current_process()
     pp = corral.parent_process()
     return p.name, pp.pid if pp else None
+
+
+def put_many(q, n):
+    """n puts to an unbounded queue; whether this worker's writes go
+    without waiting for their replies."""
+    import corral._objects
+    for i in range(n):
+        q.put(i)
+    return corral._objects._pipelining
+
+
+def set_many(d, n):
+    for i in range(n):
+        d["k%d" % i] = i
+    d["last"] = n
+    return n

@@ -197,5 +197,23 @@ class ArrayTest(unittest.TestCase):
         self.assertEqual(square_sum.value, 30)
 
 
+class PackageNamesTest(unittest.TestCase):
+    def test_package_exports_multiprocessing_names(self):
+        # import corral as multiprocessing: the names programs use are there,
+        # RawValue, RawArray and SyncManager among them, and are the shim's.
+        import multiprocessing
+        import corral
+        missing = [n for n in multiprocessing.__all__ if n != "reducer" and not hasattr(corral, n)]
+        self.assertEqual(missing, [])
+        self.assertIs(corral.RawValue, RawValue)
+        self.assertIs(corral.RawArray, RawArray)
+        from corral._manager import SyncManager
+        self.assertIs(corral.SyncManager, SyncManager)
+        self.assertIn("RawArray", dir(corral))
+        v = corral.RawValue("i", 3)
+        a = corral.RawArray("d", [1.5, 2.5])
+        self.assertEqual((v.value, a[:]), (3, [1.5, 2.5]))
+
+
 if __name__ == "__main__":
     unittest.main()

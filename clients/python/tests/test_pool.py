@@ -4,6 +4,7 @@ real Python workers."""
 import concurrent.futures
 import os
 import pickle
+import queue
 import sys
 import threading
 import time
@@ -14,6 +15,12 @@ from corral import Pool, ProcessPoolExecutor, TimeoutError
 
 import shim_funcs as F
 from shim_support import run_script
+
+# A command worker is any program: a Python one finds this package through
+# PYTHONPATH, as the driver's sys.path is not passed to it.
+_PKG_ENV = {"PYTHONPATH": os.pathsep.join(
+    [os.path.dirname(os.path.dirname(os.path.abspath(corral.__file__)))]
+    + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
 
 
 class PoolTest(unittest.TestCase):
@@ -240,7 +247,7 @@ class PoolLifecycleTest(unittest.TestCase):
                     "def double(x):\n    print('doubling', x)\n    return x * 2\n"
                     "def fail(x):\n    raise ValueError('no %s' % x)\n"
                     "corral.serve({'double': double, 'fail': fail})\n")
-        with Pool(2, command=[sys.executable, worker]) as p:
+        with Pool(2, command=[sys.executable, worker], env=_PKG_ENV) as p:
             self.assertEqual(p.map("double", [1, 2, 3]), [2, 4, 6])
             self.assertEqual(p.apply("double", (21,)), 42)
             self.assertEqual(list(p.imap("double", [4, 5])), [8, 10])
@@ -249,7 +256,7 @@ class PoolLifecycleTest(unittest.TestCase):
             self.assertIn("no 1", str(cm.exception))
             with self.assertRaises(corral.UnknownFunction):
                 p.apply("nope", (1,))
-        with Pool(2, command=[sys.executable, worker], stdio="fds") as p:
+        with Pool(2, command=[sys.executable, worker], stdio="fds", env=_PKG_ENV) as p:
             self.assertEqual(p.map("double", [1, 2]), [2, 4])
 
     def test_command_pool_shell(self):
@@ -270,6 +277,107 @@ done
         os.chmod(script, 0o755)
         with Pool(2, command=[script], hello_timeout=5) as p:
             self.assertEqual(p.map("inc", [1, 2, 3]), [2, 3, 4])
+
+
+class PoolObjectsTest(unittest.TestCase):
+    """A task's writes to shared objects, and shared objects crossing to
+    workers in other languages as handles."""
+
+    def test_task_writes_seen_after_result(self):
+        q = corral.Queue()
+        with Pool(2) as p:
+            for _ in range(3):
+                # The writes go without waiting, and are flushed before the
+                # result: all of them are there once it is.
+                self.assertIs(p.apply(F.put_many, (q, 500)), True)
+                self.assertEqual(q.qsize(), 500)
+                self.assertEqual([q.get_nowait() for _ in range(500)], list(range(500)))
+                with self.assertRaises(queue.Empty):
+                    q.get_nowait()
+            with corral.Manager() as m:
+                d = m.dict()
+                rs = [p.apply_async(F.set_many, (d, 300)) for _ in range(2)]
+                for r in rs:
+                    self.assertEqual(r.get(30), 300)
+                    self.assertEqual(d["last"], 300)
+                    self.assertEqual(len(d), 301)
+                    self.assertEqual(d["k299"], 299)
+            r = p.starmap_async(F.put_many, [(q, 500)] * 4, chunksize=1)
+            # Each map chunk's writes are flushed before its result too.
+            self.assertEqual(r.get(30), [True] * 4)
+            self.assertEqual(q.qsize(), 2000)
+            self.assertEqual(sorted(q.get_nowait() for _ in range(2000)), sorted(list(range(500)) * 4))
+
+    def _bash_worker(self, body):
+        import tempfile
+        d = tempfile.mkdtemp()
+        script = os.path.join(d, "w.sh")
+        with open(script, "w") as f:
+            f.write(r'''#!/bin/bash
+while IFS= read -r line; do
+  id=$(sed -E 's/^[{]"jsonrpc":"2.0","id":([0-9]+).*/\1/' <<<"$line")
+  case $line in
+    *corral.hello*) printf '{"jsonrpc":"2.0","id":%s,"result":{"protocol":"corral/1","role":"worker","functions":["put","make"]}}\n' "$id" ;;
+''' + body + r'''
+  esac
+done
+''')
+        return script
+
+    def test_command_worker_puts_into_queue_handle(self):
+        # The queue reaches the bash worker as its handle; the worker opens
+        # it by name with corral ctl.
+        script = self._bash_worker(r'''
+    *task.run*)
+      name=$(sed -E 's/.*"args":\[[{]"\$corral":"queue","name":"([^"]+)"[}],([0-9]+)\].*/\1/' <<<"$line")
+      n=$(sed -E 's/.*"args":\[[{][^}]*[}],([0-9]+)\].*/\1/' <<<"$line")
+      "$CORRAL_BIN" ctl queue put "$name" "\"from bash $n\"" >&2
+      printf '{"jsonrpc":"2.0","id":%s,"result":"%s"}\n' "$id" "$name" ;;
+''')
+        q = corral.Queue()
+        with Pool(1, command=["bash", script], hello_timeout=5,
+                  env={"CORRAL_BIN": corral.find_binary()}) as p:
+            self.assertEqual(p.apply("put", (q, 7)), q.name)
+            self.assertEqual(q.get(timeout=10), "from bash 7")
+            self.assertEqual(p.starmap("put", [(q, 1), (q, 2)]), [q.name, q.name])
+            self.assertEqual(sorted([q.get(timeout=10), q.get(timeout=10)]), ["from bash 1", "from bash 2"])
+
+    def test_command_worker_returns_handle(self):
+        # A handle in a result becomes the proxy.
+        script = self._bash_worker(r'''
+    *task.run*)
+      name=$(sed -E 's/.*"args":\["([^"]+)"\].*/\1/' <<<"$line")
+      "$CORRAL_BIN" ctl object create queue "$name" >&2
+      "$CORRAL_BIN" ctl queue put "$name" '[1,"two"]' >&2
+      printf '{"jsonrpc":"2.0","id":%s,"result":{"q":{"$corral":"queue","name":"%s"},"n":1}}\n' "$id" "$name" ;;
+''')
+        with Pool(1, command=["bash", script], hello_timeout=5,
+                  env={"CORRAL_BIN": corral.find_binary()}) as p:
+            name = "bashq.%d" % os.getpid()
+            r = p.apply("make", (name,))
+            self.assertEqual(r["n"], 1)
+            q = r["q"]
+            self.assertIsInstance(q, type(corral.Queue()))
+            self.assertEqual(q.name, name)
+            self.assertEqual(q.get(timeout=10), [1, "two"])
+            q.put("back")
+            self.assertEqual(q.get(timeout=10), "back")
+            [r2] = p.map("make", [name + ".b"])
+            self.assertEqual(r2["q"].get(timeout=10), [1, "two"])
+
+    def test_serve_worker_gets_and_returns_objects(self):
+        import tempfile
+        d = tempfile.mkdtemp()
+        worker = os.path.join(d, "w.py")
+        with open(worker, "w") as f:
+            f.write("import corral\n"
+                    "def put(q, x):\n    q.put(x)\n    return q\n"
+                    "corral.serve({'put': put})\n")
+        q = corral.Queue()
+        with Pool(1, command=[sys.executable, worker], env=_PKG_ENV) as p:
+            back = p.apply("put", (q, {"a": 1}))
+            self.assertEqual(back.name, q.name)
+            self.assertEqual(q.get(timeout=10), {"a": 1})
 
 
 class ExecutorTest(unittest.TestCase):
