@@ -877,7 +877,26 @@ def _acquire(conn, method, name, block, timeout):
 
 
 @_register("lock")
-class Lock(SharedObject):
+class _Acquirable(object):
+    """What locks and semaphores share: the with statement, and equality by
+    kind and name (two proxies of one lock are the same lock)."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *args):
+        self.release()
+
+    def __eq__(self, other):
+        return isinstance(other, SharedObject) and other._kind == self._kind and other._name == self._name
+
+    def __hash__(self):
+        return hash((self._kind, self._name))
+
+
+class Lock(_Acquirable, SharedObject):
     """multiprocessing.Lock. acquire(block=True, timeout=None) -> bool;
     release() raises ValueError when the lock is not held by this process."""
 
@@ -919,18 +938,6 @@ class Lock(SharedObject):
 
     def locked(self):
         return _call("lock.locked", {"name": self._name})["locked"]
-
-    def __enter__(self):
-        return self.acquire()
-
-    def __exit__(self, *args):
-        self.release()
-
-    def __eq__(self, other):
-        return isinstance(other, SharedObject) and other._kind == self._kind and other._name == self._name
-
-    def __hash__(self):
-        return hash((self._kind, self._name))
 
     def __repr__(self):
         try:
@@ -984,7 +991,7 @@ class RLock(Lock):
 
 
 @_register("semaphore")
-class Semaphore(SharedObject):
+class Semaphore(_Acquirable, SharedObject):
     """multiprocessing.Semaphore(value=1)."""
 
     _kind = "semaphore"
@@ -1013,18 +1020,6 @@ class Semaphore(SharedObject):
 
     def get_value(self):
         return _call("semaphore.value", {"name": self._name})["value"]
-
-    def __enter__(self):
-        return self.acquire()
-
-    def __exit__(self, *args):
-        self.release()
-
-    def __eq__(self, other):
-        return isinstance(other, SharedObject) and other._kind == self._kind and other._name == self._name
-
-    def __hash__(self):
-        return hash((self._kind, self._name))
 
     def __repr__(self):
         try:
