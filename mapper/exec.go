@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -97,14 +96,7 @@ func (r *run) runExec() error {
 			}
 		})
 	}
-	emitted := make(chan struct{})
-	go func() {
-		defer close(emitted)
-		e := r.newEmitter()
-		for rec := range recs {
-			e.add(rec)
-		}
-	}()
+	emitted := r.emit(recs)
 	feedErr := r.feed(units)
 	slots.Wait()
 	close(recs)
@@ -129,7 +121,7 @@ func (r *run) execUnit(tmpl *pipes.Template, u unit, slot int) *record {
 		}
 	}
 	j.entry.seq = u.seq
-	j.entry.command = commandLine(r.opts.Command, args)
+	j.entry.command = pipes.CommandLine(r.opts.Command, args)
 	input := u.input
 	return &record{
 		ord:     u.ord,
@@ -219,25 +211,4 @@ func tagLines(w *bufio.Writer, input, b []byte) error {
 		}
 	}
 	return nil
-}
-
-// commandLine renders a command for the job log and messages, quoting
-// arguments the way a shell would need them.
-func commandLine(cmd string, args []string) string {
-	var b strings.Builder
-	b.WriteString(shellQuote(cmd))
-	for _, a := range args {
-		b.WriteByte(' ')
-		b.WriteString(shellQuote(a))
-	}
-	return b.String()
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

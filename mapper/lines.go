@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -181,14 +182,7 @@ func (r *run) runLines() error {
 	for slot := 1; slot <= r.opts.Jobs; slot++ {
 		slots.Go(func() { r.lineSlot(slot, q, recs, wd) })
 	}
-	emitted := make(chan struct{})
-	go func() {
-		defer close(emitted)
-		e := r.newEmitter()
-		for rec := range recs {
-			e.add(rec)
-		}
-	}()
+	emitted := r.emit(recs)
 	feedErr := r.feedLines(q)
 	q.endInput()
 	slots.Wait()
@@ -244,7 +238,7 @@ func (r *run) feedLines(q *lineQueue) error {
 		if r.skip[seq] {
 			continue
 		}
-		if r.opts.Null && containsNL(rec) {
+		if r.opts.Null && bytes.IndexByte(rec, '\n') >= 0 {
 			r.warnf("input %d has a newline in it, which lines mode cannot send as one line; skipped", seq)
 			r.countFailed(seq)
 			continue
@@ -260,15 +254,6 @@ func (r *run) feedLines(q *lineQueue) error {
 			}
 		}
 	}
-}
-
-func containsNL(b []byte) bool {
-	for _, c := range b {
-		if c == '\n' {
-			return true
-		}
-	}
-	return false
 }
 
 // countFailed counts an input that failed before reaching a job.

@@ -290,10 +290,8 @@ func jobEnv(env []string) []string {
 	if env == nil {
 		env = os.Environ()
 	}
-	for _, kv := range env {
-		if len(kv) >= len("PYTHONUNBUFFERED=") && kv[:len("PYTHONUNBUFFERED=")] == "PYTHONUNBUFFERED=" {
-			return env
-		}
+	if hasEnv(env, "PYTHONUNBUFFERED") {
+		return env
 	}
 	return append(env[:len(env):len(env)], "PYTHONUNBUFFERED=1")
 }
@@ -352,8 +350,18 @@ type emitter struct {
 	err     error
 }
 
-func (r *run) newEmitter() *emitter {
-	return &emitter{r: r, pending: map[int64]*record{}}
+// emit prints the records from recs on a goroutine of its own until recs
+// is closed; the returned channel is closed then.
+func (r *run) emit(recs <-chan *record) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e := &emitter{r: r, pending: map[int64]*record{}}
+		for rec := range recs {
+			e.add(rec)
+		}
+	}()
+	return done
 }
 
 // add takes one finished record; the caller serialises calls.

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	corral "github.com/corralhq/corral/clients/go"
+	"github.com/corralhq/corral/pipes"
 	"github.com/corralhq/corral/protocol"
 )
 
@@ -41,8 +43,10 @@ func (r *run) runRPC() error {
 	if r.opts.Timeout > 0 {
 		spec.TaskTimeout = protocol.SecondsOf(r.opts.Timeout)
 	}
-	if !hasEnv(r.env, "PYTHONUNBUFFERED") || r.opts.Env == nil {
-		spec.Env["PYTHONUNBUFFERED"] = "1"
+	// The pool's workers take the supervisor's environment: give them
+	// the jobs' PYTHONUNBUFFERED, which jobEnv settled.
+	if v, ok := envValue(r.env, "PYTHONUNBUFFERED"); ok {
+		spec.Env["PYTHONUNBUFFERED"] = v
 	}
 	pool, err := c.CreatePool(r.jobs, spec)
 	if err != nil {
@@ -56,14 +60,7 @@ func (r *run) runRPC() error {
 	r.window = make(chan struct{}, rpcInFlight*rpcBlock)
 	units := make(chan unit, rpcBlock)
 	recs := make(chan *record, rpcInFlight)
-	emitted := make(chan struct{})
-	go func() {
-		defer close(emitted)
-		e := r.newEmitter()
-		for rec := range recs {
-			e.add(rec)
-		}
-	}()
+	emitted := r.emit(recs)
 	var blocks sync.WaitGroup
 	collected := make(chan struct{})
 	go func() {
@@ -102,18 +99,24 @@ func (r *run) runRPC() error {
 }
 
 func hasEnv(env []string, name string) bool {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, name+"=") {
-			return true
+	_, ok := envValue(env, name)
+	return ok
+}
+
+// envValue is name's value in env; the last entry wins, as in exec.
+func envValue(env []string, name string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+			return v, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // pickFunction chooses what to call: --fn, or the worker's one function.
 func pickFunction(fn string, served []string) (string, error) {
 	if fn != "" {
-		if len(served) > 0 && !contains(served, fn) {
+		if len(served) > 0 && !slices.Contains(served, fn) {
 			return "", fmt.Errorf("--fn %s: the worker serves %s", fn, strings.Join(served, ", "))
 		}
 		return fn, nil
@@ -126,15 +129,6 @@ func pickFunction(fn string, served []string) (string, error) {
 	default:
 		return "", fmt.Errorf("the worker serves %d functions (%s); pick one with --fn NAME", len(served), strings.Join(served, ", "))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // rpcBlock runs one block of inputs as a streamed map, one call per input.
@@ -168,7 +162,7 @@ func (r *run) rpcBlock(pool *corral.Pool, fn string, ord int64, block []unit) *r
 		en.seq, en.start, en.runtime = u.seq, start, runtime
 		en.send = int64(len(u.input))
 		en.recv = int64(len(results[i]))
-		en.command = fn + " " + shellQuote(string(u.input))
+		en.command = fn + " " + pipes.ShellQuote(string(u.input))
 		if errs[i] != nil {
 			en.failed, en.exit = true, 1
 		}

@@ -140,3 +140,27 @@ func noExt(s string) string {
 	}
 	return s[:i]
 }
+
+// CommandLine renders a command and its arguments for logs and messages,
+// each word quoted as a shell would need it, so what is shown can be pasted
+// back into a shell.
+func CommandLine(cmd string, args []string) string {
+	var b strings.Builder
+	b.WriteString(ShellQuote(cmd))
+	for _, a := range args {
+		b.WriteByte(' ')
+		b.WriteString(ShellQuote(a))
+	}
+	return b.String()
+}
+
+// ShellQuote returns s as one shell word: as it is when it is plainly safe,
+// otherwise in single quotes.
+func ShellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

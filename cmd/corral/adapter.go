@@ -229,13 +229,9 @@ func (a *execAdapter) run(ctx context.Context, input string) (string, error) {
 	if ex.Code != 0 || ex.Signal != 0 {
 		return "", &corral.TaskError{
 			Type:      "ExitError",
-			Message:   fmt.Sprintf("%s %s", commandLineOf(a.path, args), ex),
+			Message:   fmt.Sprintf("%s %s", pipes.CommandLine(a.path, args), ex),
 			Traceback: stderr.String(),
 		}
 	}
 	return stdout.String(), nil
-}
-
-func commandLineOf(path string, args []string) string {
-	return strings.TrimSpace(path + " " + strings.Join(args, " "))
 }
