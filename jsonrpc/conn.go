@@ -67,6 +67,11 @@ type Options struct {
 	// DrainTimeout bounds how long Close waits for queued messages to be
 	// written before it closes the stream (1 s when 0).
 	DrainTimeout time.Duration
+	// CallerReads lets a Call read its own reply instead of waiting for
+	// the read loop to hand it over (see turn.go), when reads from the
+	// stream can be stopped by a deadline. Clients making calls one after
+	// another want it; a server answering requests gains nothing.
+	CallerReads bool
 }
 
 // Conn is one JSON-RPC connection. Its goroutines (a reader and a writer)
@@ -104,6 +109,17 @@ type Conn struct {
 	// not take now is queued for the writer.
 	raw syscall.RawConn
 
+	// The read turn (turn.go), used when dl is set.
+	dl        deadliner
+	tmu       sync.Mutex
+	turn      reader
+	turnAt    time.Time // when the turn last changed hands
+	waiters   []*turnWaiter
+	stopping  bool // a read deadline is set to stop the current read
+	loopWaits bool // the read loop waits for a long call to pass the turn
+	loopWake  chan struct{}
+	readErr   error // the stream failed; nobody reads it again
+
 	closeOnce sync.Once
 	writeDone chan struct{}
 	done      chan struct{}
@@ -134,6 +150,10 @@ func NewConn(r io.Reader, w io.Writer, closer io.Closer, h Handler, opts Options
 		wsig:      make(chan struct{}, 1),
 		writeDone: make(chan struct{}),
 		done:      make(chan struct{}),
+	}
+	if opts.CallerReads {
+		c.dl = readerDeadline(r)
+		c.loopWake = make(chan struct{}, 1)
 	}
 	if sc, ok := w.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil && nonblocking(rc) {
@@ -221,22 +241,53 @@ func (c *Conn) fail(cause error) {
 
 func (c *Conn) readLoop() {
 	defer close(c.done)
+	if c.dl != nil {
+		c.turnLoop()
+		return
+	}
 	for {
 		line, err := c.r.ReadLine()
 		if err != nil {
-			var tooLong *pipes.LineTooLongError
-			if errors.As(err, &tooLong) {
-				c.enqueue(appendError(nil, NullID, &Error{
-					Code:    CodeTooLarge,
-					Message: fmt.Sprintf("message too large: over the %d-byte limit; closing the connection", tooLong.Limit),
-				}))
-			}
-			c.shutdown(err)
+			c.readError(err)
 			<-c.writeDone
 			return
 		}
 		c.dispatch(line)
 	}
+}
+
+// turnLoop is the read loop when calls may read too: it reads only while
+// it holds the turn.
+func (c *Conn) turnLoop() {
+	for c.loopTurn() {
+		line, err, ok := c.loopRead()
+		if !ok {
+			continue
+		}
+		if err != nil {
+			c.tmu.Lock()
+			c.readErr = err
+			c.turn = readNone
+			c.tmu.Unlock()
+			c.readError(err)
+			break
+		}
+		c.dispatch(line)
+		c.loopDone()
+	}
+	<-c.writeDone
+}
+
+// readError ends the connection after the stream failed to give a line.
+func (c *Conn) readError(err error) {
+	var tooLong *pipes.LineTooLongError
+	if errors.As(err, &tooLong) {
+		c.enqueue(appendError(nil, NullID, &Error{
+			Code:    CodeTooLarge,
+			Message: fmt.Sprintf("message too large: over the %d-byte limit; closing the connection", tooLong.Limit),
+		}))
+	}
+	c.shutdown(err)
 }
 
 func (c *Conn) dispatch(line []byte) {
@@ -397,29 +448,37 @@ func (c *Conn) Call(ctx context.Context, method string, params, result any) erro
 	if err != nil {
 		return err
 	}
-	select {
-	case m := <-ch:
-		if m == nil {
-			return ErrClosed
+	var m *wire
+	if c.dl != nil {
+		m, err = c.await(ctx, ch)
+	} else {
+		select {
+		case m = <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
 		}
-		if m.Error != nil {
-			return m.Error
-		}
-		switch r := result.(type) {
-		case nil:
-			return nil
-		case *json.RawMessage:
-			*r = m.Result
-			return nil
-		}
-		if err := json.Unmarshal(m.Result, result); err != nil {
-			return fmt.Errorf("call %s: decode result: %w", method, err)
-		}
-		return nil
-	case <-ctx.Done():
-		c.forget(id)
-		return ctx.Err()
 	}
+	if err != nil {
+		c.forget(id)
+		return err
+	}
+	if m == nil {
+		return ErrClosed
+	}
+	if m.Error != nil {
+		return m.Error
+	}
+	switch r := result.(type) {
+	case nil:
+		return nil
+	case *json.RawMessage:
+		*r = m.Result
+		return nil
+	}
+	if err := json.Unmarshal(m.Result, result); err != nil {
+		return fmt.Errorf("call %s: decode result: %w", method, err)
+	}
+	return nil
 }
 
 // CallAsync sends a request and returns at once; done is called with the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // DefaultMaxLine is the largest line a LineReader accepts unless told
@@ -63,7 +64,9 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 }
 
 // ReadLine returns the next line without its terminator ("\n" or "\r\n").
-// A final line without a newline is returned before io.EOF.
+// A final line without a newline is returned before io.EOF. An error
+// wrapping os.ErrDeadlineExceeded (a read stopped by its deadline) leaves
+// the reader as it was: the next call goes on with the same line.
 func (lr *LineReader) ReadLine() ([]byte, error) {
 	scanned := lr.start
 	for {
@@ -112,6 +115,11 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 		}
 		n, err := lr.r.Read(lr.buf[lr.end:])
 		lr.end += n
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// A read stopped by a deadline is not the end of the stream:
+			// what was read stays buffered and the next call goes on.
+			return nil, err
+		}
 		if err != nil {
 			lr.err = err
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	json "github.com/segmentio/encoding/json"
@@ -103,4 +105,29 @@ func FuzzLineReader(f *testing.F) {
 			t.Fatalf("after the last line: %v", err)
 		}
 	})
+}
+
+// A read stopped by its deadline is not the end of the stream: the part of
+// the line read so far is kept and the next ReadLine finishes it.
+func TestLineReaderDeadlineKeepsPartialLine(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	lr := NewLineReader(r, 0)
+	w.WriteString("ab")
+	r.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := lr.ReadLine(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadLine with nothing whole to read: %v, want a deadline error", err)
+	}
+	r.SetReadDeadline(time.Time{})
+	w.WriteString("c\nd\n")
+	for _, want := range []string{"abc", "d"} {
+		line, err := lr.ReadLine()
+		if err != nil || string(line) != want {
+			t.Fatalf("ReadLine after the deadline = %q, %v; want %q", line, err, want)
+		}
+	}
 }

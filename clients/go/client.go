@@ -56,7 +56,7 @@ func Dial(ctx context.Context, socket string) (*Client, error) {
 		return nil, fmt.Errorf("dial corral: %w", err)
 	}
 	c := newClient()
-	c.conn = jsonrpc.NewConn(nc, nc, nc, jsonrpc.HandlerFunc(c.handle), jsonrpc.Options{})
+	c.conn = jsonrpc.NewConn(nc, nc, nc, jsonrpc.HandlerFunc(c.handle), jsonrpc.Options{CallerReads: true})
 	c.conn.Start()
 	if err := c.greet(ctx); err != nil {
 		c.Close()

@@ -82,7 +82,7 @@ func Start(ctx context.Context, opts StartOptions) (*Client, error) {
 		c.stopStderr()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	c.conn = jsonrpc.NewConn(outR, inW, closers{outR, inW}, jsonrpc.HandlerFunc(c.handle), jsonrpc.Options{})
+	c.conn = jsonrpc.NewConn(outR, inW, closers{outR, inW}, jsonrpc.HandlerFunc(c.handle), jsonrpc.Options{CallerReads: true})
 	c.conn.Start()
 	if err := c.greet(ctx); err != nil {
 		c.Close()

@@ -679,7 +679,7 @@ func dialSupervisor(ctx context.Context, socket string) (*jsonrpc.Conn, error) {
 	}
 	conn := jsonrpc.NewConn(nc, nc, nc, jsonrpc.HandlerFunc(func(context.Context, *jsonrpc.Conn, *jsonrpc.Request) (any, error) {
 		return nil, jsonrpc.Errorf(protocol.CodeMethodNotFound, "method not found: corral ctl serves no methods")
-	}), jsonrpc.Options{})
+	}), jsonrpc.Options{CallerReads: true})
 	conn.Start()
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
