@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,10 @@ type Conn struct {
 	wsig    chan struct{}
 	wclosed bool
 	writing bool // a write is under way, by the writer or an enqueuer
+	// corked holds writes back while the read loop handles lines that
+	// came in one read: their replies then go out in one write, which the
+	// peer reads in one wake-up instead of one per reply.
+	corked bool
 	// raw, when the writer is a non-blocking file or socket, lets enqueue
 	// write at once without a hand-off to the writer goroutine, saving a
 	// goroutine wake-up per message. It never blocks: what the kernel will
@@ -113,7 +118,7 @@ type Conn struct {
 	dl        deadliner
 	tmu       sync.Mutex
 	turn      reader
-	turnAt    time.Time // when the turn last changed hands
+	callerAt  time.Time // when the turn last went to or came from a call
 	waiters   []*turnWaiter
 	stopping  bool // a read deadline is set to stop the current read
 	loopWaits bool // the read loop waits for a long call to pass the turn
@@ -252,7 +257,73 @@ func (c *Conn) readLoop() {
 			<-c.writeDone
 			return
 		}
+		c.dispatchRead(line)
+	}
+}
+
+// dispatchRead dispatches a line just read, corking the replies of lines
+// that came in together so that they are written together.
+func (c *Conn) dispatchRead(line []byte) {
+	if c.raw == nil || c.dl != nil {
+		// Without raw writes the writer goroutine writes, coalescing
+		// what is queued. When calls read (turn.go), the reader may stop
+		// after any line, so nothing would be sure to uncork.
 		c.dispatch(line)
+		return
+	}
+	more := c.r.Buffered()
+	if more {
+		c.wmu.Lock()
+		c.corked = true
+		c.wmu.Unlock()
+	}
+	c.dispatch(line)
+	if !more {
+		c.uncork()
+	}
+}
+
+// uncork writes what was held back while corked, without waiting: what the
+// kernel does not take now is left to the writer.
+func (c *Conn) uncork() {
+	c.wmu.Lock()
+	if !c.corked {
+		c.wmu.Unlock()
+		return
+	}
+	c.corked = false
+	if len(c.wq) == 0 {
+		c.wmu.Unlock()
+		return
+	}
+	if c.writing || c.wclosed {
+		c.wmu.Unlock()
+		c.signalWriter()
+		return
+	}
+	batch := c.wq
+	c.wq = nil
+	c.writing = true
+	c.wmu.Unlock()
+	buf := slices.Concat(batch...)
+	n, err := tryWrite(c.raw, buf)
+	c.wmu.Lock()
+	c.writing = false
+	if err != nil {
+		c.wmu.Unlock()
+		c.fail(fmt.Errorf("write: %w", err))
+		return
+	}
+	c.wbytes -= n
+	if n < len(buf) {
+		c.wq = append([][]byte{buf[n:]}, c.wq...)
+	}
+	close(c.wspace)
+	c.wspace = make(chan struct{})
+	pending := len(c.wq) > 0
+	c.wmu.Unlock()
+	if pending {
+		c.signalWriter()
 	}
 }
 
@@ -272,7 +343,7 @@ func (c *Conn) turnLoop() {
 			c.readError(err)
 			break
 		}
-		c.dispatch(line)
+		c.dispatchRead(line)
 		c.loopDone()
 	}
 	<-c.writeDone
@@ -595,6 +666,12 @@ func (c *Conn) enqueue(b []byte) error {
 	if c.wclosed {
 		c.wmu.Unlock()
 		return ErrClosed
+	}
+	if c.corked {
+		c.wq = append(c.wq, b)
+		c.wbytes += len(b)
+		c.wmu.Unlock()
+		return nil
 	}
 	if c.raw != nil && !c.writing && len(c.wq) == 0 {
 		c.writing = true

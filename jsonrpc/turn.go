@@ -79,20 +79,19 @@ func (c *Conn) loopTurn() bool {
 		}
 		wait := time.Duration(0)
 		switch {
-		case c.turn == readCaller && time.Since(c.turnAt) >= turnLinger:
+		case c.turn == readCaller && time.Since(c.callerAt) >= turnLinger:
 			// A long call (a blocking get): it hands the turn back itself.
 			c.loopWaits = true
 			wait = -1
 		case c.turn != readNone || len(c.waiters) > 0:
 			wait = turnLinger
 		default:
-			if idle := time.Since(c.turnAt); idle < turnLinger {
+			if idle := time.Since(c.callerAt); idle < turnLinger {
 				wait = turnLinger - idle
 			}
 		}
 		if wait == 0 {
 			c.turn = readLoop
-			c.turnAt = time.Now()
 			c.tmu.Unlock()
 			return true
 		}
@@ -160,7 +159,7 @@ func (c *Conn) clearStopLocked() {
 
 // passTurnLocked gives the turn to the first waiting call, or frees it.
 func (c *Conn) passTurnLocked() {
-	c.turnAt = time.Now()
+	c.callerAt = time.Now()
 	if c.readErr != nil {
 		// Nobody reads a failed stream again; the failure delivers to
 		// every pending call.
@@ -205,7 +204,7 @@ func (c *Conn) await(ctx context.Context, got chan *wire) (*wire, error) {
 		return c.awaitChannel(ctx, got)
 	case c.turn == readNone:
 		c.turn = readCaller
-		c.turnAt = time.Now()
+		c.callerAt = time.Now()
 		w.has = true
 	default:
 		if c.turn == readLoop && !c.stopping {
@@ -302,7 +301,7 @@ func (c *Conn) readFor(ctx context.Context, got chan *wire) (m *wire, err error,
 			c.readFailed(rerr)
 			return nil, nil, false
 		}
-		c.dispatch(line)
+		c.dispatchRead(line)
 	}
 }
 

@@ -263,3 +263,26 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Requests that arrive in one read are answered in one write: the reply to
+// the first is held back while the second is handled.
+func TestRepliesToOneReadGoOutTogether(t *testing.T) {
+	var peer *rawPeer
+	heldBack := make(chan bool, 1)
+	h := HandlerFunc(func(ctx context.Context, c *Conn, req *Request) (any, error) {
+		if req.Method == "second" {
+			// The first reply must not be readable yet.
+			peer.rf.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			_, err := peer.r.Peek(1)
+			heldBack <- errors.Is(err, os.ErrDeadlineExceeded)
+		}
+		return req.Method, nil
+	})
+	_, peer = newPair(t, h, Options{})
+	peer.send(`{"jsonrpc":"2.0","id":1,"method":"first"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"second"}`)
+	if !<-heldBack {
+		t.Fatal("the reply to the first request was written before the second, read with it, was handled")
+	}
+	peer.expect(`{"jsonrpc":"2.0","id":1,"result":"first"}`)
+	peer.expect(`{"jsonrpc":"2.0","id":2,"result":"second"}`)
+}

@@ -126,6 +126,12 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 	}
 }
 
+// Buffered reports whether a whole line is already read, so that the next
+// ReadLine returns it without reading.
+func (lr *LineReader) Buffered() bool {
+	return bytes.IndexByte(lr.buf[lr.start:lr.end], '\n') >= 0
+}
+
 func trimCR(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte{'\r'})
 }

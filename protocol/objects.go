@@ -124,6 +124,14 @@ type ObjectStatus struct {
 	Detail  string   `json:"detail,omitempty"`
 }
 
+// QueuePutResult answers queue.put and queue.put_nowait with the queue's
+// bound (0: unbounded). A put to an unbounded queue is taken at once, so a
+// client that knows the queue is unbounded may send puts without waiting
+// for their replies.
+type QueuePutResult struct {
+	Maxsize int `json:"maxsize"`
+}
+
 // ObjectList answers object.list.
 type ObjectList struct {
 	Objects []ObjectStatus `json:"objects"`

@@ -96,19 +96,26 @@ func noWait(w protocol.ObjectWait) protocol.ObjectWait {
 	return protocol.ObjectWait{Block: &f}
 }
 
+// putResult answers a put with the queue's bound: a client that learns the
+// queue is unbounded may send later puts without waiting for their replies,
+// since such a put is taken at once.
+func putResult(q ss.Queue) protocol.QueuePutResult {
+	return protocol.QueuePutResult{Maxsize: q.Maxsize()}
+}
+
 // objectOps are the per-operation methods, FAMILY.OP.
 var objectOps = map[string]method{
 	// queue, joinablequeue, simplequeue
 	"queue.put": op(kQueue, []string{"item"}, func(c *client, req *rq, q ss.Queue, p *protocol.QueuePutParams) (any, error) {
 		w := c.waitOf(p.ObjectWait)
 		return c.await(req, func(d func(any, error)) func() {
-			return q.Put(p.Item, w, func(err error) { d(empty, err) })
+			return q.Put(p.Item, w, func(err error) { d(putResult(q), err) })
 		})
 	}),
 	"queue.put_nowait": op(kQueue, []string{"item"}, func(c *client, req *rq, q ss.Queue, p *protocol.ItemParams) (any, error) {
 		w := c.waitOf(noWait(protocol.ObjectWait{}))
 		return c.await(req, func(d func(any, error)) func() {
-			return q.Put(p.Item, w, func(err error) { d(empty, err) })
+			return q.Put(p.Item, w, func(err error) { d(putResult(q), err) })
 		})
 	}),
 	"queue.get": op(kQueue, nil, func(c *client, req *rq, q ss.Queue, p *pWait) (any, error) {

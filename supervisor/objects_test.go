@@ -92,8 +92,8 @@ func TestObjectOpsEachFamily(t *testing.T) {
 			{method: "object.create", params: `{"kind":"joinablequeue","name":"q","params":{"maxsize":2}}`, want: `{"kind":"joinablequeue","name":"q"}`},
 			{method: "object.create", params: `{"kind":"joinablequeue","name":"q","params":{"maxsize":3}}`, code: protocol.CodeConflict},
 			{method: "queue.empty", params: `{"name":"q"}`, want: `{"empty":true}`},
-			{method: "queue.put", params: `{"name":"q","item":{"a":[1,2]}}`, want: `{}`},
-			{method: "queue.put_nowait", params: `{"name":"q","item":"x"}`, want: `{}`},
+			{method: "queue.put", params: `{"name":"q","item":{"a":[1,2]}}`, want: `{"maxsize":2}`},
+			{method: "queue.put_nowait", params: `{"name":"q","item":"x"}`, want: `{"maxsize":2}`},
 			{method: "queue.full", params: `{"name":"q"}`, want: `{"full":true}`},
 			{method: "queue.put", params: `{"name":"q","item":3,"block":false}`, code: protocol.CodeFull, errType: "Full"},
 			{method: "queue.qsize", params: `{"name":"q"}`, want: `{"size":2}`},
@@ -107,7 +107,7 @@ func TestObjectOpsEachFamily(t *testing.T) {
 			{method: "queue.join", params: `{"name":"q"}`, want: `{}`},
 			{method: "queue.close", params: `{"name":"q"}`, want: `{}`},
 			{method: "queue.put", params: `{"name":"q","item":1}`, code: protocol.CodeClosed},
-			{method: "queue.put", params: `{"name":"plain","item":1}`, want: `{}`},
+			{method: "queue.put", params: `{"name":"plain","item":1}`, want: `{"maxsize":0}`},
 			{method: "queue.task_done", params: `{"name":"plain"}`, code: protocol.CodeWrongKind},
 		},
 		"lock": {
@@ -326,7 +326,7 @@ func TestObjectBlockingAnsweredByAnotherConnection(t *testing.T) {
 	// other requests.
 	id := parked(t, a, "queue.get", `{"name":"q"}`)
 	runSteps(t, a, []step{{method: "queue.qsize", params: `{"name":"q"}`, want: `{"size":0}`}})
-	runSteps(t, b, []step{{method: "queue.put", params: `{"name":"q","item":"hello"}`, want: `{}`}})
+	runSteps(t, b, []step{{method: "queue.put", params: `{"name":"q","item":"hello"}`, want: `{"maxsize":0}`}})
 	mustWait(t, a, id, `{"item":"hello"}`)
 
 	// a bounded queue: a put waits for room.
@@ -336,7 +336,7 @@ func TestObjectBlockingAnsweredByAnotherConnection(t *testing.T) {
 	})
 	id = parked(t, a, "queue.put", `{"name":"bq","item":2}`)
 	runSteps(t, b, []step{{method: "queue.get", params: `{"name":"bq"}`, want: `{"item":1}`}})
-	mustWait(t, a, id, `{}`)
+	mustWait(t, a, id, `{"maxsize":1}`)
 
 	// lock: b's acquire waits for a's release.
 	runSteps(t, a, []step{{method: "lock.acquire", params: `{"name":"l"}`, want: `{"acquired":true}`}})

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	json "github.com/segmentio/encoding/json"
 
@@ -35,6 +36,10 @@ type Client struct {
 	seq     atomic.Uint64
 	mu      sync.Mutex
 	streams map[string]*stream
+	bounds  map[string]int // queue name → maxsize, learned from puts
+	held    map[string]int // lock name → levels this Client holds
+
+	behind behind // requests sent without waiting (behind.go)
 }
 
 func newClient() *Client {
@@ -106,16 +111,26 @@ func (c *Client) Version() string { return c.hello.Version }
 // Close ends the connection. A sidecar started by Start sees its stdin
 // close and exits, stopping its workers; Close waits for it and reaps it
 // (stopping it with SIGTERM, then SIGKILL, if it lingers), and reports an
-// unclean exit as an error. Calls still waiting fail with ErrClosed.
+// unclean exit as an error. Calls still waiting fail with ErrClosed. Writes
+// sent without waiting are flushed first (for at most closeFlush), and
+// their failures reported.
 func (c *Client) Close() error {
 	c.closed.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), closeFlush)
+		flushErr := c.Flush(ctx)
+		cancel()
 		c.conn.Close()
+		c.closeErr = flushErr
 		if c.proc != nil {
-			c.closeErr = c.reapSidecar()
+			c.closeErr = errors.Join(flushErr, c.reapSidecar())
 		}
 	})
 	return c.closeErr
 }
+
+// closeFlush bounds how long Close waits for writes sent without waiting
+// to be answered.
+const closeFlush = 5 * time.Second
 
 // call makes a request, turning errors into this package's.
 func (c *Client) call(ctx context.Context, method string, params, result any) error {

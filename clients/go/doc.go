@@ -29,6 +29,9 @@
 //	err = c.Value("counter").Add(ctx, 1, &n)
 //	err = c.Object("barrier", "start").Call(ctx, "wait", nil, &res)
 //
+// A put to an unbounded queue and the release of a held lock return once
+// sent, as multiprocessing.Queue.put does; see Client.Flush.
+//
 // Errors from the supervisor are *Error values that match the sentinels of
 // this package with errors.Is (ErrTimeout, ErrWorkerLost, ...).
 package corral

@@ -42,6 +42,7 @@ type Object struct {
 	c      *Client
 	family string
 	name   string
+	late   lateErr // failures of requests sent without waiting (behind.go)
 }
 
 // Object returns a handle on the shared object name of family; nothing is
@@ -74,6 +75,9 @@ func (o *Object) Name() string { return o.name }
 // ctx's deadline, as a task's Get does; the wait is the supervisor's, so
 // this connection goes on serving other calls meanwhile.
 func (o *Object) Call(ctx context.Context, op string, params map[string]any, out any) error {
+	if err := o.late.take(); err != nil {
+		return err
+	}
 	p := make(map[string]any, len(params)+2)
 	for k, v := range params {
 		p[k] = v
@@ -119,9 +123,36 @@ type Queue struct{ o *Object }
 func (c *Client) Queue(name string) *Queue { return &Queue{c.Object("queue", name)} }
 
 // Put adds item, waiting for room in a bounded queue until ctx's deadline
-// (ErrFull then).
+// (ErrFull then). Once this Client knows the queue is unbounded (from an
+// earlier put's answer), Put returns as soon as the item is sent, as
+// multiprocessing.Queue.put does: see Flush.
 func (q *Queue) Put(ctx context.Context, item any) error {
-	return q.o.callRaw(ctx, "put", "", nil, "item", item)
+	o := q.o
+	if o.c.queueBound(o.name) == 0 {
+		if err := o.late.take(); err != nil {
+			return err
+		}
+		p, err := o.rawParams("put", "item", item)
+		if err != nil {
+			return err
+		}
+		p["name"] = o.name
+		return o.c.sendBehind(ctx, "queue.put", o.name, p, &o.late)
+	}
+	var r struct {
+		Maxsize *int `json:"maxsize"`
+	}
+	p, err := o.rawParams("put", "item", item)
+	if err != nil {
+		return err
+	}
+	if err := o.Call(ctx, "put", p, &r); err != nil {
+		return err
+	}
+	if r.Maxsize != nil {
+		o.c.learnBound(o.name, *r.Maxsize)
+	}
+	return nil
 }
 
 // Get takes the oldest item into out, waiting until ctx's deadline for one
@@ -150,12 +181,25 @@ func (c *Client) Lock(name string) *Lock { return &Lock{c.Object("lock", name)} 
 // was acquired (false on timeout, as acquire(timeout=…) returns).
 func (l *Lock) Acquire(ctx context.Context) (ok bool, err error) {
 	err = l.o.callRaw(ctx, "acquire", "acquired", &ok)
+	if ok {
+		l.o.c.hold(l.o.name, 1)
+	}
 	return ok, err
 }
 
 // Release releases the lock (ErrNotOwner when this connection does not
-// hold it).
-func (l *Lock) Release(ctx context.Context) error { return l.o.Call(ctx, "release", nil, nil) }
+// hold it). The release of a lock this Client acquired cannot fail, so it
+// returns as soon as it is sent: see Flush.
+func (l *Lock) Release(ctx context.Context) error {
+	o := l.o
+	if err := o.late.take(); err != nil {
+		return err
+	}
+	if o.c.hold(o.name, -1) {
+		return o.c.sendBehind(ctx, "lock.release", o.name, map[string]any{"name": o.name}, &o.late)
+	}
+	return o.Call(ctx, "release", nil, nil)
+}
 
 // Event is a shared event flag (multiprocessing.Event).
 type Event struct{ o *Object }

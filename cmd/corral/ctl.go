@@ -458,8 +458,12 @@ func (c *CtlCommand) operation(ctx context.Context, fl ctlFlags, pos []string) e
 }
 
 // printResult writes a result's single member, nothing for {}, or the whole
-// object; a false acquire or wait exits 1.
+// object; a false acquire or wait exits 1. A put prints nothing: its
+// answer (the queue's bound) is a hint for clients that pipeline puts.
 func (c *CtlCommand) printResult(method string, result json.RawMessage) error {
+	if method == "queue.put" || method == "queue.put_nowait" {
+		return nil
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(result, &members); err != nil || members == nil {
 		// Not an object: print it as it is.
