@@ -261,6 +261,18 @@ func Pipe() (r, w *os.File, err error) {
 	return r, w, nil
 }
 
+// LinkPipe is Pipe for a protocol link that carries large messages: its
+// buffer is raised to size bytes where the system allows, so that a
+// message of megabytes crosses in a few reads rather than one per 64 KiB,
+// each waking both ends.
+func LinkPipe(size int) (r, w *os.File, err error) {
+	r, w, err = Pipe()
+	if err == nil {
+		growPipe(w, size)
+	}
+	return r, w, err
+}
+
 // CloseAll closes every non-nil closer, for the child's ends after Start.
 func CloseAll(cs ...io.Closer) {
 	for _, c := range cs {

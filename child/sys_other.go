@@ -2,7 +2,10 @@
 
 package child
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // Elsewhere there is no Pdeathsig: children are stopped by the supervisor's
 // shutdown path, and a supervisor killed with SIGKILL leaves them to notice
@@ -10,3 +13,5 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+func growPipe(f *os.File, size int) {}

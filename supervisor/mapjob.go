@@ -46,6 +46,10 @@ type mapJob struct {
 // chunk size to the supervisor.
 const defaultChunkBytes = 128 << 10
 
+// linkPipeSize is the buffer asked for the pipes to and from a worker:
+// room for a default chunk and its results in one write each.
+const linkPipeSize = 256 << 10
+
 // splitItems cuts items into chunks of size items or, when size is 0, the
 // supervisor's choice: multiprocessing's, about `parts` chunks, but none
 // over defaultChunkBytes, since smaller chunks keep every stage (supervisor,

@@ -99,11 +99,12 @@ func (p *Pool) spawn() (*worker, error) {
 			protocol.ErrorData{Pool: p.spec.Name, Worker: w.name})
 	}
 	// toW → toR: our messages to the worker; fromW → fromR: its to us.
-	toR, toW, err := child.Pipe()
+	// Their buffers hold a whole map chunk (defaultChunkBytes) each way.
+	toR, toW, err := child.LinkPipe(linkPipeSize)
 	if err != nil {
 		return nil, spawnErr(err)
 	}
-	fromR, fromW, err := child.Pipe()
+	fromR, fromW, err := child.LinkPipe(linkPipeSize)
 	if err != nil {
 		child.CloseAll(toR, toW)
 		return nil, spawnErr(err)

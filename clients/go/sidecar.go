@@ -52,11 +52,12 @@ func Start(ctx context.Context, opts StartOptions) (*Client, error) {
 	args = append(args, opts.ExtraArgs...)
 
 	c := newClient()
-	inR, inW, err := child.Pipe()
+	// The link carries whole maps: a million items are megabytes each way.
+	inR, inW, err := child.LinkPipe(1 << 20)
 	if err != nil {
 		return nil, err
 	}
-	outR, outW, err := child.Pipe()
+	outR, outW, err := child.LinkPipe(1 << 20)
 	if err != nil {
 		child.CloseAll(inR, inW)
 		return nil, err
