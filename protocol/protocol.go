@@ -107,6 +107,11 @@ type HelloResult struct {
 	Functions []string `json:"functions,omitempty"`
 	// Batch says the worker serves task.map (worker replies).
 	Batch bool `json:"batch,omitempty"`
+	// InOrder says the worker runs its tasks one at a time in the order
+	// they came (worker replies): the supervisor may then send a task
+	// ahead, before the one running is answered, knowing it has not
+	// started if the worker is lost.
+	InOrder bool `json:"in_order,omitempty"`
 }
 
 // CheckHello validates the protocol field of a hello, returning the error to
@@ -234,6 +239,12 @@ type PoolSpec struct {
 	MaxTasksPerWorker int     `json:"max_tasks_per_worker,omitempty" toml:"max_tasks_per_worker"`
 	// Retries is how many times a task whose worker was lost is run again.
 	Retries int `json:"retries,omitempty" toml:"retries"`
+	// Ahead is how many tasks may wait at a worker that runs them in order
+	// (hello's in_order) behind the one it runs: 1 when absent, 0 for none.
+	// A task sent ahead starts the moment the one before it is answered,
+	// with no round trip between; it waits for that worker even if another
+	// frees up first.
+	Ahead *int `json:"ahead,omitempty" toml:"ahead"`
 	// RestartIntensity and RestartPeriod: more unexpected worker exits than
 	// RestartIntensity within RestartPeriod mark the pool broken.
 	RestartIntensity int     `json:"restart_intensity,omitempty" toml:"restart_intensity"`

@@ -28,17 +28,139 @@ import (
 func (w *worker) assign(j *job) uint64 {
 	w.p.busy++
 	w.cur = j
-	w.attempt++
+	w.seq++
+	w.attempt = w.seq
 	return w.attempt
+}
+
+// Sending ahead. A worker that runs its tasks one at a time in the order
+// they come (hello's in_order) is sent the next job while it still runs
+// the current one, so it starts on it the moment it answers, with no
+// round trip between: for small tasks that round trip is most of the
+// cost. The job sent ahead has not started while the current one runs, so
+// if the worker is lost it goes back to the front of the queue, uncharged,
+// and only the current job is lost. Its task_timeout starts when it
+// becomes current.
+
+// canTakeAheadLocked reports whether w may be sent a job ahead; p.mu is
+// held.
+func (w *worker) canTakeAheadLocked() bool {
+	p := w.p
+	return w.inOrder && w.cur != nil && w.next == nil && !w.lost && !w.timedOut &&
+		w.ctx.Err() == nil && !w.stopRequested() && !w.isRetired() &&
+		(p.spec.MaxTasksPerWorker == 0 || w.ran < p.spec.MaxTasksPerWorker) &&
+		(w.cur.m == nil || p.batch)
+}
+
+// aheadTargetLocked is a worker that can be sent a job ahead, or nil.
+func (p *Pool) aheadTargetLocked(j *job) *worker {
+	if j.m != nil && !p.batch {
+		return nil // run item by item (runItems): not one call to send ahead
+	}
+	for w := range p.workers {
+		if w.canTakeAheadLocked() {
+			return w
+		}
+	}
+	return nil
+}
+
+// sendAhead sends j to w as its next job; p.mu is held and released.
+func (p *Pool) sendAheadLocked(w *worker, j *job) {
+	w.seq++
+	a := w.seq
+	w.next, w.nextAt = j, a
+	w.ran++
+	p.mu.Unlock()
+	if j.t != nil && !j.t.start() {
+		// Cancelled while queued: settled already.
+		p.mu.Lock()
+		if w.next == j && w.nextAt == a {
+			w.next = nil
+			w.ran--
+		}
+		p.mu.Unlock()
+		p.fillAhead(w)
+		return
+	}
+	if err := w.send(j, a); err != nil {
+		w.complete(a, nil, err)
+	}
+}
+
+// fillAhead sends w the next queued job ahead, if it can take one.
+func (p *Pool) fillAhead(w *worker) {
+	p.mu.Lock()
+	if !w.canTakeAheadLocked() {
+		p.mu.Unlock()
+		return
+	}
+	j := p.popLocked()
+	if j == nil || (j.m != nil && !p.batch) {
+		if j != nil {
+			p.pushFrontLocked(j)
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.sendAheadLocked(w, j)
+}
+
+// promote makes the job sent ahead current once the one before it is
+// answered, reporting whether there was one.
+func (w *worker) promote() bool {
+	p := w.p
+	p.mu.Lock()
+	j := w.next
+	if j == nil || w.cur != nil {
+		p.mu.Unlock()
+		return false
+	}
+	w.next = nil
+	p.busy++
+	w.cur, w.attempt = j, w.nextAt
+	if d := p.spec.TaskTimeout.Duration(); d > 0 {
+		a := w.attempt
+		w.timer = time.AfterFunc(d, func() { w.timeout(a) })
+	}
+	p.mu.Unlock()
+	p.fillAhead(w)
+	return true
+}
+
+// takeAhead takes back the job sent ahead to a worker that is going away:
+// it never started, so it is queued again, at the front, uncharged.
+func (w *worker) takeAhead() {
+	p := w.p
+	p.mu.Lock()
+	j := w.next
+	w.next = nil
+	p.mu.Unlock()
+	if j == nil {
+		return
+	}
+	if j.t != nil {
+		j.t.mu.Lock()
+		j.t.running = false
+		j.t.attempts--
+		j.t.mu.Unlock()
+	}
+	p.enqueue(j, true)
 }
 
 // claim takes the current job if attempt a still holds it, so that exactly
 // one of the answer, the timeout, a stop or the loss of the process settles
-// it.
+// it. A worker answering the job sent ahead first (out of the order it
+// promised) gets that one settled.
 func (w *worker) claim(a uint64) (*job, bool) {
 	p := w.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if w.next != nil && w.nextAt == a {
+		j := w.next
+		w.next = nil
+		return j, true
+	}
 	if w.cur == nil || w.attempt != a {
 		return nil, false
 	}
@@ -98,17 +220,28 @@ func (p *Pool) enqueue(j *job, front bool) {
 		}
 		return
 	}
-	if front {
-		if p.qhead > 0 {
-			p.qhead--
-			p.queue[p.qhead] = j
-		} else {
-			p.queue = append([]*job{j}, p.queue...)
+	if p.qhead == len(p.queue) {
+		if w := p.aheadTargetLocked(j); w != nil {
+			p.sendAheadLocked(w, j)
+			return
 		}
+	}
+	if front {
+		p.pushFrontLocked(j)
 	} else {
 		p.queue = append(p.queue, j)
 	}
 	p.mu.Unlock()
+}
+
+// pushFrontLocked queues j first; p.mu is held.
+func (p *Pool) pushFrontLocked(j *job) {
+	if p.qhead > 0 {
+		p.qhead--
+		p.queue[p.qhead] = j
+	} else {
+		p.queue = append([]*job{j}, p.queue...)
+	}
 }
 
 // popLocked takes the next live job from the queue; p.mu is held.
@@ -152,6 +285,7 @@ func (p *Pool) offer(w *worker) {
 		a := w.assign(j)
 		p.mu.Unlock()
 		if w.begin(j, a) {
+			p.fillAhead(w)
 			return
 		}
 	}
@@ -172,6 +306,16 @@ func (w *worker) begin(j *job, a uint64) bool {
 		w.timer = time.AfterFunc(d, func() { w.timeout(a) })
 	}
 	p.mu.Unlock()
+	if err := w.send(j, a); err != nil {
+		w.complete(a, nil, err)
+	}
+	return true
+}
+
+// send writes job j (run a) to the worker; its answer settles it through
+// complete.
+func (w *worker) send(j *job, a uint64) error {
+	p := w.p
 	done := func(res json.RawMessage, err error) { w.complete(a, res, err) }
 	var err error
 	switch {
@@ -192,10 +336,7 @@ func (w *worker) begin(j *job, a uint64) bool {
 	default:
 		err = w.runItems(j, a)
 	}
-	if err != nil {
-		w.complete(a, nil, err)
-	}
-	return true
+	return err
 }
 
 func (p *Pool) batchMode() bool {
@@ -275,7 +416,7 @@ func (w *worker) complete(a uint64, res json.RawMessage, err error) {
 		// The connection ended under the call: the worker's goroutine
 		// settles the job once it knows how the process ended.
 		w.p.mu.Lock()
-		if w.cur != nil && w.attempt == a {
+		if (w.cur != nil && w.attempt == a) || (w.next != nil && w.nextAt == a) {
 			w.lost = true
 		}
 		w.p.mu.Unlock()
@@ -294,7 +435,16 @@ func (w *worker) complete(a uint64, res json.RawMessage, err error) {
 	default:
 		j.m.chunkDone(j.chunk, res, nil)
 	}
-	w.p.offer(w)
+	if !w.promote() && !w.busyNow() {
+		w.p.offer(w)
+	}
+}
+
+// busyNow reports whether the worker has a current job.
+func (w *worker) busyNow() bool {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.cur != nil
 }
 
 // timeout runs when attempt a outlives task_timeout: the worker is stopped

@@ -70,6 +70,9 @@ func ValidatePool(spec *protocol.PoolSpec) *jsonrpc.Error {
 	if spec.Retries < 0 {
 		return bad("field \"retries\": must be positive, got %d", spec.Retries)
 	}
+	if spec.Ahead != nil && *spec.Ahead != 0 && *spec.Ahead != 1 {
+		return bad("field \"ahead\": want 0 or 1, got %d", *spec.Ahead)
+	}
 	if spec.RestartIntensity < 0 {
 		return bad("field \"restart_intensity\": must be positive, got %d", spec.RestartIntensity)
 	}
@@ -228,6 +231,7 @@ func (p *Pool) workerReady(w *worker, hello protocol.HelloResult) {
 			Msg("worker serves other functions than the pool's first worker")
 	}
 	p.batch = p.batch && hello.Batch
+	w.inOrder = hello.InOrder && (p.spec.Ahead == nil || *p.spec.Ahead > 0)
 	p.crashRun = 0
 	p.hellos++
 	ready := p.hellos == p.spec.Workers
@@ -509,6 +513,11 @@ func (p *Pool) stats() protocol.PoolStats {
 	for _, j := range p.queue[p.qhead:] {
 		if !j.dead() {
 			queued++
+		}
+	}
+	for w := range p.workers {
+		if w.next != nil && !w.next.dead() {
+			queued++ // sent ahead, not started
 		}
 	}
 	return protocol.PoolStats{

@@ -39,6 +39,10 @@ type worker struct {
 	// Job state, guarded by p.mu.
 	cur      *job        // the job in flight; nil when free
 	attempt  uint64      // identifies cur's run, for claim
+	next     *job        // sent ahead (inOrder workers): not started yet
+	nextAt   uint64      // identifies next's run
+	seq      uint64      // the last run identifier given out
+	inOrder  bool        // the worker runs tasks one at a time, in order
 	timer    *time.Timer // task_timeout of cur
 	lost     bool        // cur's call ended with the connection
 	timedOut bool        // cur timed out and the process was stopped
@@ -291,6 +295,7 @@ func (w *worker) serve() (crashed bool, why string) {
 		}
 		switch {
 		case w.stopRequested():
+			w.takeAhead()
 			if j := w.claimCurrent(); j != nil {
 				w.interrupted = true
 				w.mu.Lock()
@@ -300,14 +305,20 @@ func (w *worker) serve() (crashed bool, why string) {
 			}
 			return false, "stopped"
 		case timedOut:
+			w.takeAhead()
 			return false, "stopped: task timeout"
 		case lost || (exited && busy):
 			exit := w.waitExit()
+			// Answers the worker wrote before it ended are settled first,
+			// so that the job lost is the one it was running.
+			w.drain()
+			w.takeAhead()
 			if j := w.claimCurrent(); j != nil {
 				w.lose(j, exit)
 			}
 			return true, "exited mid-task: " + exit.String()
 		case exited:
+			w.takeAhead()
 			return true, "exited while idle: " + w.proc.Exit().String()
 		case w.isRetired() && !busy:
 			w.mu.Lock()
@@ -333,6 +344,17 @@ func (w *worker) lose(j *job, exit child.Exit) {
 	j.fail(protocol.ErrorWith(protocol.CodeWorkerLost,
 		fmt.Sprintf("task %s lost: worker %s (pid %d) %s", w.jobName(j), w.name, w.proc.Pid(), exit),
 		w.lossData(j, exit)))
+}
+
+// drain waits, briefly, for the connection of a worker that ended to
+// deliver what it wrote before it did.
+func (w *worker) drain() {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-w.conn.Done():
+	case <-t.C:
+	}
 }
 
 // waitExit waits, briefly, for a process whose pipes closed to be reaped.

@@ -43,7 +43,8 @@ func (w *Worker) Serve(ctx context.Context) error {
 // closes r and w (those that are io.Closers), waits for reading to stop
 // and returns ctx.Err().
 //
-// Each task runs in its own goroutine with a context that ends with the
+// Tasks run one at a time, in the order they came, on a goroutine of their
+// own (the read loop goes on), with a context that ends with the
 // connection; ServeConn returns once every task has returned.
 func (w *Worker) ServeConn(ctx context.Context, r io.Reader, wr io.Writer) error {
 	return w.serve(ctx, r, wr, closers{r, wr}, nil)
@@ -81,6 +82,10 @@ type session struct {
 	log   io.Writer       // where to explain a refused hello; may be nil
 	hello bool
 	tasks sync.WaitGroup
+
+	qmu     sync.Mutex
+	queue   []queuedTask // tasks waiting for the runner, in arrival order
+	running bool         // the runner goroutine is up
 }
 
 func (s *session) handle(_ context.Context, c *jsonrpc.Conn, req *jsonrpc.Request) (any, error) {
@@ -159,24 +164,58 @@ func (s *session) sayHello(req *jsonrpc.Request) (any, error) {
 		Name:      s.w.name,
 		Functions: s.w.Functions(),
 		Batch:     true,
+		InOrder:   true,
 	}, nil
 }
 
-// start runs a task in its own goroutine: the read loop must not block,
-// and a task may itself call the supervisor on this connection.
+// start queues a task for the session's runner goroutine: the read loop
+// must not block. Tasks run one at a time, in the order they came, as the
+// hello's in_order promises; the supervisor then sends the next task ahead,
+// and the runner goes from one to the next without waiting or a new
+// goroutine.
 func (s *session) start(c *jsonrpc.Conn, id jsonrpc.ID, run func() (json.RawMessage, *jsonrpc.Error)) (any, error) {
 	s.tasks.Add(1)
-	go func() {
-		defer s.tasks.Done()
-		res, jerr := run()
+	s.qmu.Lock()
+	s.queue = append(s.queue, queuedTask{c: c, id: id, run: run})
+	spawn := !s.running
+	s.running = true
+	s.qmu.Unlock()
+	if spawn {
+		go s.runQueue()
+	}
+	return nil, jsonrpc.ErrAsync
+}
+
+// queuedTask is a task waiting for the session's runner.
+type queuedTask struct {
+	c   *jsonrpc.Conn
+	id  jsonrpc.ID
+	run func() (json.RawMessage, *jsonrpc.Error)
+}
+
+// runQueue runs queued tasks until none is left.
+func (s *session) runQueue() {
+	for {
+		s.qmu.Lock()
+		if len(s.queue) == 0 {
+			s.running = false
+			s.queue = nil
+			s.qmu.Unlock()
+			return
+		}
+		t := s.queue[0]
+		s.queue[0] = queuedTask{}
+		s.queue = s.queue[1:]
+		s.qmu.Unlock()
+		res, jerr := t.run()
 		var err error
 		if jerr != nil {
 			err = jerr
 		}
 		// An error here means the connection has ended: no one to tell.
-		_ = c.Reply(id, res, err)
-	}()
-	return nil, jsonrpc.ErrAsync
+		_ = t.c.Reply(t.id, res, err)
+		s.tasks.Done()
+	}
 }
 
 func (s *session) lookup(fn string) (*function, error) {

@@ -2,7 +2,9 @@
 // Env in its environment calls Run and becomes a worker serving double,
 // sleep, crash, kill, fail, pid, slowpid, garbage and env, as go-plugin's
 // TestHelperProcess does. Misbehaviours for the handshake are picked with
-// ModeEnv: "no-hello", "exit-at-once", "wrong-version", "nobatch".
+// ModeEnv: "no-hello", "exit-at-once", "wrong-version", "nobatch"; and
+// "inorder", a good worker that says it runs tasks in order (tasks may be
+// sent ahead to it).
 package testworker
 
 import (
@@ -39,7 +41,28 @@ func Run(mode string) {
 		os.Exit(4)
 	}
 	done := make(chan struct{})
+	// Tasks run one at a time, in order, off the read loop (a handler must
+	// not block it): on a runner fed by the read loop.
+	type queued struct {
+		c   *jsonrpc.Conn
+		req *jsonrpc.Request
+	}
+	tasks := make(chan queued, 1024)
+	var handle func(ctx context.Context, c *jsonrpc.Conn, req *jsonrpc.Request) (any, error)
+	go func() {
+		for t := range tasks {
+			res, err := handle(context.Background(), t.c, t.req)
+			t.c.Reply(t.req.ID, res, err)
+		}
+	}()
 	h := jsonrpc.HandlerFunc(func(ctx context.Context, c *jsonrpc.Conn, req *jsonrpc.Request) (any, error) {
+		if req.Method == protocol.MethodTaskRun || req.Method == protocol.MethodTaskMap {
+			tasks <- queued{c, req}
+			return nil, jsonrpc.ErrAsync
+		}
+		return handle(ctx, c, req)
+	})
+	handle = func(ctx context.Context, c *jsonrpc.Conn, req *jsonrpc.Request) (any, error) {
 		switch req.Method {
 		case protocol.MethodHello:
 			proto := protocol.Version
@@ -47,7 +70,8 @@ func Run(mode string) {
 				proto = "corral/99"
 			}
 			return protocol.HelloResult{Protocol: proto, Role: protocol.RoleWorker,
-				Functions: []string{"double", "sleep", "crash", "kill", "fail", "pid", "slowpid", "garbage", "env"}, Batch: mode != "nobatch"}, nil
+				Functions: []string{"double", "sleep", "crash", "kill", "fail", "pid", "slowpid", "garbage", "env"}, Batch: mode != "nobatch",
+				InOrder: mode == "inorder"}, nil
 		case protocol.MethodTaskRun:
 			var p protocol.RunParams
 			if err := json.Unmarshal(req.Params, &p); err != nil {
@@ -80,7 +104,7 @@ func Run(mode string) {
 			return res, nil
 		}
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "no method %s", req.Method)
-	})
+	}
 	c := jsonrpc.NewConn(in, out, nil, h, jsonrpc.Options{})
 	go func() { <-c.Done(); close(done) }()
 	c.Start()
@@ -114,6 +138,9 @@ func call(fn string, args []json.RawMessage) (any, error) {
 	case "crash":
 		os.Exit(int(arg(0)))
 	case "kill":
+		// An optional delay lets the answer to the task before go out
+		// first: replies are written by the connection's own goroutine.
+		time.Sleep(time.Duration(arg(0) * float64(time.Second)))
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Hour)
 	case "fail":

@@ -170,7 +170,10 @@ class Server(object):
                     greeted = True
                     write({"jsonrpc": "2.0", "id": rid, "result": {
                         "protocol": PROTOCOL, "role": "worker", "name": self.name,
-                        "functions": [] if self.python else sorted(self.functions), "batch": True}})
+                        "functions": [] if self.python else sorted(self.functions), "batch": True,
+                        # Tasks run one at a time, in the order they come:
+                        # the supervisor may send the next one ahead.
+                        "in_order": True}})
                 continue
             if method not in ("task.run", "task.map"):
                 write({"jsonrpc": "2.0", "id": rid, "error": {"code": METHOD_NOT_FOUND, "message": "method not found: %s" % json.dumps(method)}})
