@@ -8,6 +8,8 @@ Python driver, Python workers, 2 workers unless said otherwise:
   executor  20,000 ProcessPoolExecutor.submit, then every result()
   apply     sequential apply: p50 latency
   ready     Pool(32) created and its first map answered
+  manager   Manager().Queue put+get pairs, Manager().dict set+get pairs
+            and Manager().Lock acquire+release pairs, from the driver
 """
 
 import concurrent.futures
@@ -78,6 +80,38 @@ def bench_ready(mod, n=32):
     return dt
 
 
+def bench_manager(mod, n):
+    """Operations per second on Manager proxies, one after another."""
+    out = {}
+    with mod.Manager() as m:
+        q, d, lock = m.Queue(), m.dict(), m.Lock()
+
+        def rate(f):
+            for i in range(n // 10):
+                f(i)
+            t = time.perf_counter()
+            for i in range(n):
+                f(i)
+            return n / (time.perf_counter() - t)
+
+        def qpair(i):
+            q.put(i)
+            q.get()
+
+        def dpair(i):
+            d["k"] = i
+            d["k"]
+
+        def lpair(i):
+            lock.acquire()
+            lock.release()
+
+        out["queue"] = rate(qpair)
+        out["dict"] = rate(dpair)
+        out["lock"] = rate(lpair)
+    return out
+
+
 def main():
     quick = "--quick" in sys.argv
     n_map = 20000 if quick else 100000
@@ -107,6 +141,12 @@ def main():
     a = bench_ready(fs)
     b = bench_ready(corral)
     row("Pool(32) ready, forkserver (s)", a, b, False)
+    n_obj = 2000 if quick else 20000
+    a = bench_manager(multiprocessing, n_obj)
+    b = bench_manager(corral, n_obj)
+    row("Manager queue put+get (pairs/s)", a["queue"], b["queue"], True)
+    row("Manager dict set+get (pairs/s)", a["dict"], b["dict"], True)
+    row("Manager lock acquire+release (pairs/s)", a["lock"], b["lock"], True)
 
 
 if __name__ == "__main__":
