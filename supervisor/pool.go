@@ -160,6 +160,9 @@ type Pool struct {
 	functions []string
 	batch     bool
 	busy      int
+	// runAvg is a moving average of how long jobs run (from start to
+	// answer), for sending ahead (dispatch.go); negative until one has.
+	runAvg    time.Duration
 	pending   int // tasks and maps submitted and not yet ended
 	done      int64
 	failed    int64
@@ -181,6 +184,7 @@ func newPool(s *Supervisor, spec protocol.PoolSpec) *Pool {
 		ready:   make(chan struct{}),
 		state:   protocol.PoolRunning,
 		workers: make(map[*worker]struct{}),
+		runAvg:  -1,
 	}
 }
 

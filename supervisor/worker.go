@@ -43,6 +43,7 @@ type worker struct {
 	nextAt   uint64      // identifies next's run
 	seq      uint64      // the last run identifier given out
 	inOrder  bool        // the worker runs tasks one at a time, in order
+	curStart time.Time   // when cur started
 	timer    *time.Timer // task_timeout of cur
 	lost     bool        // cur's call ended with the connection
 	timedOut bool        // cur timed out and the process was stopped

@@ -57,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = (&MapCommand{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "adapter":
 		err = (&AdapterCommand{Stderr: stderr}).Run(ctx, rest)
+	case "forked":
+		// Not in the usage: run by the Python shim's pools (forked_linux.go).
+		err = (&ForkedCommand{Stderr: stderr}).Run(ctx, rest)
 	case "ctl":
 		err = (&CtlCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
 	case "status":

@@ -8,6 +8,9 @@ def main():
     if role == "process":
         from . import _process
         _process.process_main()
+    elif role == "zygote":
+        from . import _zygote
+        _zygote.serve()
     else:
         from . import _worker
         _worker.pool_worker_main()

@@ -23,7 +23,7 @@ import threading
 import _thread
 import warnings
 
-from . import _codec, _sidecar, _spawn, _util
+from . import _codec, _sidecar, _spawn, _util, _zygote
 from ._errors import RemoteError, TASK_FAILED, error_from_wire
 from ._exc import RemoteTraceback, TimeoutError
 
@@ -321,6 +321,9 @@ class Pool(object):
                 extra[_spawn.ENV_INIT] = _spawn.encode((initializer, tuple(initargs)))
             if env:
                 extra.update(env)
+            forked = _zygote.worker_command()
+            if forked is not None:
+                exe, args = forked
             spec.update(command=exe, args=args, env=_spawn.child_env("pool", extra), stdio="fds")
         else:
             if isinstance(command, str):
