@@ -280,6 +280,9 @@ func (p *Pool) popLocked() *job {
 		if !j.dead() {
 			return j
 		}
+		if j.m != nil {
+			j.m.dropLocked(j.chunk)
+		}
 	}
 	return nil
 }

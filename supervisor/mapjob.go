@@ -252,10 +252,16 @@ func (m *mapJob) chunkDone(i int, results []byte, err *jsonrpc.Error) {
 		return
 	}
 	if err != nil {
+		// The client hears of the failure at once. Its chunks not started
+		// are dropped (popLocked), but the map stays the pool's work until
+		// those running have ended, so pool.join waits for them, as
+		// multiprocessing's join does.
 		m.failed = true
 		m.mu.Unlock()
 		m.owner.reply(m.reqID, nil, err)
-		m.end()
+		if last {
+			m.end()
+		}
 		return
 	}
 	m.mu.Unlock()
@@ -286,6 +292,30 @@ func (m *mapJob) end() {
 	}
 	m.pool.workEnded(failed)
 }
+
+// dropLocked settles chunk i of a map that will not run it (failed or
+// abandoned meanwhile), ending the map if it was the last; p.mu is held.
+func (m *mapJob) dropLocked(i int) {
+	m.mu.Lock()
+	if m.stream || m.ended || m.results[i] != nil || m.errs[i] != nil {
+		m.mu.Unlock()
+		return
+	}
+	m.errs[i] = dropped
+	m.pending--
+	last := m.pending == 0
+	if last {
+		m.ended = true
+	}
+	failed := m.anyFailed || m.failed
+	m.mu.Unlock()
+	if last {
+		m.pool.workEndedLocked(failed)
+	}
+}
+
+// dropped marks a chunk that was not run.
+var dropped = &jsonrpc.Error{Code: protocol.CodeCancelled, Message: "not run: the map had failed or its client had gone"}
 
 // dead reports whether the map's remaining chunks need not run.
 func (m *mapJob) dead() bool {

@@ -307,13 +307,18 @@ func (p *Pool) checkLocked(fn string) *jsonrpc.Error {
 // workEnded counts a task or map that has ended.
 func (p *Pool) workEnded(failed bool) {
 	p.mu.Lock()
+	p.workEndedLocked(failed)
+	p.mu.Unlock()
+}
+
+// workEndedLocked is workEnded with p.mu held.
+func (p *Pool) workEndedLocked(failed bool) {
 	if failed {
 		p.failed++
 	} else {
 		p.done++
 	}
 	p.ended()
-	p.mu.Unlock()
 }
 
 // ended is called with p.mu held when a task or map ends.
@@ -422,8 +427,15 @@ func (p *Pool) end(state string, err *jsonrpc.Error) {
 	p.mu.Unlock()
 	p.markReady(err)
 	for _, j := range queued {
-		if !j.dead() {
+		switch {
+		case !j.dead():
 			j.fail(err)
+		case j.m != nil:
+			// Its map has failed or lost its client: the chunk is
+			// settled without running, so the map can end.
+			p.mu.Lock()
+			j.m.dropLocked(j.chunk)
+			p.mu.Unlock()
 		}
 	}
 	for _, w := range workers {

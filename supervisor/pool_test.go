@@ -475,3 +475,37 @@ func TestMapCancel(t *testing.T) {
 		t.Fatalf("after cancel: %s %v", r, err)
 	}
 }
+
+// A map that fails is answered at once; pool.join still waits for its
+// chunks already running (as multiprocessing's join does), while those not
+// started are dropped.
+func TestJoinWaitsForFailedMapsRunningChunks(t *testing.T) {
+	s, _ := newSupervisor(t, nil)
+	c := dial(t, s)
+	c.createPool(testWorkerSpec("p", 2, ""))
+	start := time.Now()
+	// Item 0 fails at once; item 1 runs 0.6 s on the other worker; items
+	// 2-5 would take 0.6 s each but never start.
+	_, err := c.call(protocol.MethodPoolMap, protocol.MapParams{Pool: "p", Fn: "sleep",
+		Items: json.RawMessage(`[-1, 0.6, 0.6, 0.6, 0.6, 0.6]`), Chunksize: 1})
+	if err == nil {
+		t.Fatal("a map with a failing item succeeded")
+	}
+	if d := time.Since(start); d > 400*time.Millisecond {
+		t.Fatalf("the failure was answered after %v, not at once", d)
+	}
+	c.mustCall(protocol.MethodPoolClose, protocol.PoolRef{Pool: "p"}, nil)
+	c.mustCall(protocol.MethodPoolJoin, protocol.PoolJoinParams{Pool: "p"}, nil)
+	d := time.Since(start)
+	if d < 500*time.Millisecond {
+		t.Fatalf("join returned after %v, before the running chunk (0.6 s) ended", d)
+	}
+	if d > 1500*time.Millisecond {
+		t.Fatalf("join returned after %v: chunks not started were run", d)
+	}
+	var st protocol.PoolStats
+	c.mustCall(protocol.MethodPoolStats, protocol.PoolRef{Pool: "p"}, &st)
+	if st.Failed != 1 {
+		t.Fatalf("stats after a failed map: %+v", st)
+	}
+}

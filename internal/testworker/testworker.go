@@ -133,6 +133,10 @@ func call(fn string, args []json.RawMessage) (any, error) {
 		}
 		return arg(0) * 2, nil
 	case "sleep":
+		if arg(0) < 0 {
+			return nil, protocol.ErrorWith(protocol.CodeTaskFailed, "ValueError: negative sleep length",
+				protocol.ErrorData{Type: "ValueError", Message: "negative sleep length"})
+		}
 		time.Sleep(time.Duration(arg(0) * float64(time.Second)))
 		return arg(0), nil
 	case "crash":

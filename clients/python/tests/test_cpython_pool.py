@@ -32,8 +32,6 @@ def skip(why):
 class WithCorralTestPool(T._TestPool, CorralMixin, unittest.TestCase):
     test_make_pool = skip("reads Pool._pool, multiprocessing's list of its own worker objects; "
                           "corral's workers belong to the supervisor (see test_pool.py)")
-    test_map_no_failfast = skip("a failed map is answered at once and pool.join() waits for the work "
-                                "still pending, not for the chunks of that map still running")
 
 
 class WithCorralTestPoolWorkerErrors(T._TestPoolWorkerErrors, CorralMixin, unittest.TestCase):
