@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	corralBin = filepath.Join(dir, "corral")
+	// Supervisors the tests kill cannot remove their socket directories:
+	// these go under dir, removed at the end.
+	os.Setenv("TMPDIR", dir)
 	if out, err := exec.Command("go", "build", "-o", corralBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build corral: %v\n%s", err, out)
 		os.Exit(1)

@@ -50,8 +50,12 @@ def worker_command():
         binary = _sidecar.find_binary()
     except Exception:
         return None
+    import atexit
+    import shutil
     import tempfile
     d = tempfile.mkdtemp(prefix="corral-fork-")
+    # The server removes it when it stops; this covers a server killed.
+    atexit.register(shutil.rmtree, d, True)
     path = os.path.join(d, "s")
     conn = _sidecar.get_client()
     exe, args = _spawn.command()
@@ -127,6 +131,10 @@ def serve():
                     pass
             _reap(children)
             if not children:
+                try:
+                    os.rmdir(os.path.dirname(path))
+                except OSError:
+                    pass
                 os._exit(0)
         for key, _ in sel.select(0.1 if stopping else None):
             if key.data == "accept":
