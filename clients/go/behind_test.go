@@ -14,13 +14,7 @@ import (
 // sent without waiting: another connection sees every item, in order, and
 // Flush reports nothing amiss.
 func TestPutsToUnboundedQueueSentWithoutWaiting(t *testing.T) {
-	c := startClient(t)
-	ctx := testCtx(t)
-	d, err := Dial(ctx, c.Socket())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	c, d, ctx := twoClients(t)
 	q := c.Queue("stream")
 	if got := c.queueBound("stream"); got != -1 {
 		t.Fatalf("bound before any put = %d, want -1 (unknown)", got)
@@ -85,17 +79,11 @@ func TestPutsToBoundedQueueWait(t *testing.T) {
 func TestPutSentWithoutWaitingFailsLate(t *testing.T) {
 	for _, reportedBy := range []string{"handle", "flush"} {
 		t.Run(reportedBy, func(t *testing.T) {
-			c := startClient(t)
-			ctx := testCtx(t)
+			c, d, ctx := twoClients(t)
 			q := c.Queue("q")
 			if err := q.Put(ctx, 0); err != nil {
 				t.Fatal(err)
 			}
-			d, err := Dial(ctx, c.Socket())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
 			if err := d.call(ctx, protocol.MethodObjectDelete, map[string]string{"name": "q"}, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -134,13 +122,7 @@ func TestPutSentWithoutWaitingFailsLate(t *testing.T) {
 // The release of a lock this Client holds is sent without waiting; the
 // release of one it does not hold still fails at once.
 func TestReleaseOfHeldLockSentWithoutWaiting(t *testing.T) {
-	c := startClient(t)
-	ctx := testCtx(t)
-	d, err := Dial(ctx, c.Socket())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	c, d, ctx := twoClients(t)
 	l := c.Lock("m")
 	for range 200 {
 		if ok, err := l.Acquire(ctx); !ok || err != nil {
