@@ -876,7 +876,9 @@ _corral_serve() {
 		_corral_functions+=${_corral_functions:+,}$_CORRAL_Q
 	done
 	_corral_quote "$_corral_name"
-	local _corral_hello="{\"protocol\":\"corral/1\",\"role\":\"worker\",\"name\":$_CORRAL_Q,\"functions\":[$_corral_functions],\"batch\":true}"
+	# Tasks run one at a time, in the order they come: in_order lets the
+	# supervisor send the next ahead (spec §7.1).
+	local _corral_hello="{\"protocol\":\"corral/1\",\"role\":\"worker\",\"name\":$_CORRAL_Q,\"functions\":[$_corral_functions],\"batch\":true,\"in_order\":true}"
 
 	local _CORRAL_SKEL _CORRAL_S _CORRAL_J _CORRAL_U8 _corral_line _corral_id _corral_ready=0
 	local -a _CORRAL_STRS _CORRAL_ELEMS
