@@ -301,30 +301,12 @@ func (c *Conn) uncork() {
 		c.signalWriter()
 		return
 	}
-	batch := c.wq
-	c.wq = nil
-	c.writing = true
-	c.wmu.Unlock()
-	buf := slices.Concat(batch...)
-	n, err := tryWrite(c.raw, buf)
-	c.wmu.Lock()
-	c.writing = false
-	if err != nil {
-		c.wmu.Unlock()
-		c.fail(fmt.Errorf("write: %w", err))
-		return
-	}
-	c.wbytes -= n
-	if n < len(buf) {
-		c.wq = append([][]byte{buf[n:]}, c.wq...)
-	}
+	// Out of the queue, into one write: the queue has room again.
+	buf := slices.Concat(c.wq...)
+	c.wq, c.wbytes = nil, 0
 	close(c.wspace)
 	c.wspace = make(chan struct{})
-	pending := len(c.wq) > 0
-	c.wmu.Unlock()
-	if pending {
-		c.signalWriter()
-	}
+	c.writeNowLocked(buf)
 }
 
 // turnLoop is the read loop when calls may read too: it reads only while
@@ -674,32 +656,40 @@ func (c *Conn) enqueue(b []byte) error {
 		return nil
 	}
 	if c.raw != nil && !c.writing && len(c.wq) == 0 {
-		c.writing = true
-		c.wmu.Unlock()
-		n, err := tryWrite(c.raw, b)
-		c.wmu.Lock()
-		c.writing = false
-		if err != nil {
-			c.wmu.Unlock()
-			c.fail(fmt.Errorf("write: %w", err))
-			return ErrClosed
-		}
-		if n < len(b) {
-			// The rest goes first: nothing else was written meanwhile.
-			c.wq = append([][]byte{b[n:]}, c.wq...)
-			c.wbytes += len(b) - n
-		}
-		pending := len(c.wq) > 0
-		c.wmu.Unlock()
-		if pending {
-			c.signalWriter()
-		}
-		return nil
+		return c.writeNowLocked(b)
 	}
 	c.wq = append(c.wq, b)
 	c.wbytes += len(b)
 	c.wmu.Unlock()
 	c.signalWriter()
+	return nil
+}
+
+// writeNowLocked writes b, which is not queued, from the calling goroutine
+// without waiting; what the kernel does not take now is queued first, for
+// the writer. c.wmu is held, nothing is being written, and it returns with
+// c.wmu released.
+func (c *Conn) writeNowLocked(b []byte) error {
+	c.writing = true
+	c.wmu.Unlock()
+	n, err := tryWrite(c.raw, b)
+	c.wmu.Lock()
+	c.writing = false
+	if err != nil {
+		c.wmu.Unlock()
+		c.fail(fmt.Errorf("write: %w", err))
+		return ErrClosed
+	}
+	if n < len(b) {
+		// The rest goes first: nothing else was written meanwhile.
+		c.wq = append([][]byte{b[n:]}, c.wq...)
+		c.wbytes += len(b) - n
+	}
+	pending := len(c.wq) > 0
+	c.wmu.Unlock()
+	if pending {
+		c.signalWriter()
+	}
 	return nil
 }
 

@@ -149,6 +149,13 @@ func (c *Conn) loopDone() {
 	c.tmu.Unlock()
 }
 
+// clearStop is clearStopLocked taking c.tmu.
+func (c *Conn) clearStop() {
+	c.tmu.Lock()
+	c.clearStopLocked()
+	c.tmu.Unlock()
+}
+
 // clearStopLocked lifts the deadline a caller set to stop a read.
 func (c *Conn) clearStopLocked() {
 	if c.stopping {
@@ -160,19 +167,12 @@ func (c *Conn) clearStopLocked() {
 // passTurnLocked gives the turn to the first waiting call, or frees it.
 func (c *Conn) passTurnLocked() {
 	c.callerAt = time.Now()
-	if c.readErr != nil {
-		// Nobody reads a failed stream again; the failure delivers to
-		// every pending call.
+	if c.readErr != nil || len(c.waiters) == 0 {
+		// A failed stream is read no more (the failure delivers to every
+		// pending call) and the read loop ends; otherwise it reads again
+		// once callers stop wanting the turn.
 		c.turn = readNone
-		select {
-		case c.loopWake <- struct{}{}:
-		default:
-		}
-		return
-	}
-	if len(c.waiters) == 0 {
-		c.turn = readNone
-		if c.loopWaits {
+		if c.readErr != nil || c.loopWaits {
 			c.loopWaits = false
 			select {
 			case c.loopWake <- struct{}{}:
@@ -285,16 +285,12 @@ func (c *Conn) readFor(ctx context.Context, got chan *wire) (m *wire, err error,
 		default:
 		}
 		if ctx.Err() != nil {
-			c.tmu.Lock()
-			c.clearStopLocked()
-			c.tmu.Unlock()
+			c.clearStop()
 			return nil, ctx.Err(), true
 		}
 		line, rerr := c.r.ReadLine()
 		if errors.Is(rerr, os.ErrDeadlineExceeded) {
-			c.tmu.Lock()
-			c.clearStopLocked()
-			c.tmu.Unlock()
+			c.clearStop()
 			continue
 		}
 		if rerr != nil {

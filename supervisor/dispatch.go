@@ -71,13 +71,20 @@ func (w *worker) canTakeAheadLocked() bool {
 		p.runAvg >= 0 && p.runAvg < aheadMaxRun && time.Since(w.curStart) < aheadMaxRun &&
 		w.ctx.Err() == nil && !w.stopRequested() && !w.isRetired() &&
 		(p.spec.MaxTasksPerWorker == 0 || w.ran < p.spec.MaxTasksPerWorker) &&
-		(w.cur.m == nil || p.batch)
+		p.oneCallLocked(w.cur)
+}
+
+// oneCallLocked reports whether j goes to its worker as one call, which
+// can be sent ahead; a map chunk on workers without task.map runs item by
+// item (runItems). p.mu is held.
+func (p *Pool) oneCallLocked(j *job) bool {
+	return j.m == nil || p.batch
 }
 
 // aheadTargetLocked is a worker that can be sent a job ahead, or nil.
 func (p *Pool) aheadTargetLocked(j *job) *worker {
-	if j.m != nil && !p.batch {
-		return nil // run item by item (runItems): not one call to send ahead
+	if !p.oneCallLocked(j) {
+		return nil
 	}
 	for w := range p.workers {
 		if w.canTakeAheadLocked() {
@@ -87,7 +94,7 @@ func (p *Pool) aheadTargetLocked(j *job) *worker {
 	return nil
 }
 
-// sendAhead sends j to w as its next job; p.mu is held and released.
+// sendAheadLocked sends j to w as its next job; p.mu is held and released.
 func (p *Pool) sendAheadLocked(w *worker, j *job) {
 	w.seq++
 	a := w.seq
@@ -118,7 +125,7 @@ func (p *Pool) fillAhead(w *worker) {
 		return
 	}
 	j := p.popLocked()
-	if j == nil || (j.m != nil && !p.batch) {
+	if j == nil || !p.oneCallLocked(j) {
 		if j != nil {
 			p.pushFrontLocked(j)
 		}
@@ -129,26 +136,35 @@ func (p *Pool) fillAhead(w *worker) {
 }
 
 // promote makes the job sent ahead current once the one before it is
-// answered, reporting whether there was one.
+// answered. It reports whether the worker is busy after it: false when it
+// is free for the pool to offer it work.
 func (w *worker) promote() bool {
 	p := w.p
 	p.mu.Lock()
 	j := w.next
 	if j == nil || w.cur != nil {
+		// Nothing sent ahead, or the job sent ahead was the one answered
+		// (out of order) and the current one still runs.
+		busy := w.cur != nil
 		p.mu.Unlock()
-		return false
+		return busy
 	}
 	w.next = nil
 	p.busy++
 	w.cur, w.attempt = j, w.nextAt
 	w.curStart = time.Now()
-	if d := p.spec.TaskTimeout.Duration(); d > 0 {
-		a := w.attempt
-		w.timer = time.AfterFunc(d, func() { w.timeout(a) })
-	}
+	w.startTimerLocked(w.attempt)
 	p.mu.Unlock()
 	p.fillAhead(w)
 	return true
+}
+
+// startTimerLocked arms task_timeout for run a, the current job; p.mu is
+// held.
+func (w *worker) startTimerLocked(a uint64) {
+	if d := w.p.spec.TaskTimeout.Duration(); d > 0 {
+		w.timer = time.AfterFunc(d, func() { w.timeout(a) })
+	}
 }
 
 // takeAhead takes back the job sent ahead to a worker that is going away:
@@ -162,12 +178,7 @@ func (w *worker) takeAhead() {
 	if j == nil {
 		return
 	}
-	if j.t != nil {
-		j.t.mu.Lock()
-		j.t.running = false
-		j.t.attempts--
-		j.t.mu.Unlock()
-	}
+	j.unsend()
 	p.enqueue(j, true)
 }
 
@@ -329,9 +340,7 @@ func (w *worker) begin(j *job, a uint64) bool {
 	}
 	p.mu.Lock()
 	w.ran++
-	if d := p.spec.TaskTimeout.Duration(); d > 0 {
-		w.timer = time.AfterFunc(d, func() { w.timeout(a) })
-	}
+	w.startTimerLocked(a)
 	p.mu.Unlock()
 	if err := w.send(j, a); err != nil {
 		w.complete(a, nil, err)
@@ -462,16 +471,9 @@ func (w *worker) complete(a uint64, res json.RawMessage, err error) {
 	default:
 		j.m.chunkDone(j.chunk, res, nil)
 	}
-	if !w.promote() && !w.busyNow() {
+	if !w.promote() {
 		w.p.offer(w)
 	}
-}
-
-// busyNow reports whether the worker has a current job.
-func (w *worker) busyNow() bool {
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	return w.cur != nil
 }
 
 // timeout runs when attempt a outlives task_timeout: the worker is stopped

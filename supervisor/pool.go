@@ -123,6 +123,17 @@ func (j *job) retry() {
 	}
 }
 
+// unsend readies a job sent ahead to a worker that never started it to be
+// sent again, as if it had never been: its start is not counted.
+func (j *job) unsend() {
+	if j.t != nil {
+		j.t.mu.Lock()
+		j.t.running = false
+		j.t.attempts--
+		j.t.mu.Unlock()
+	}
+}
+
 func (j *job) dead() bool {
 	if j.t != nil {
 		return j.t.isDone()

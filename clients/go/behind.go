@@ -52,6 +52,19 @@ func (l *lateErr) take() error {
 	return err
 }
 
+// callBehind is Call for an operation sent without waiting for its reply
+// (params gets the object's name); a failure is kept in the handle's late.
+func (o *Object) callBehind(ctx context.Context, op string, params map[string]any) error {
+	if err := o.late.take(); err != nil {
+		return err
+	}
+	if params == nil {
+		params = make(map[string]any, 1)
+	}
+	params["name"] = o.name
+	return o.c.sendBehind(ctx, o.family+"."+op, o.name, params, &o.late)
+}
+
 // sendBehind sends method without waiting for its reply; a failure is kept
 // in late.
 func (c *Client) sendBehind(ctx context.Context, method, name string, params any, late *lateErr) error {

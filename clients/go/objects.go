@@ -128,23 +128,15 @@ func (c *Client) Queue(name string) *Queue { return &Queue{c.Object("queue", nam
 // multiprocessing.Queue.put does: see Flush.
 func (q *Queue) Put(ctx context.Context, item any) error {
 	o := q.o
-	if o.c.queueBound(o.name) == 0 {
-		if err := o.late.take(); err != nil {
-			return err
-		}
-		p, err := o.rawParams("put", "item", item)
-		if err != nil {
-			return err
-		}
-		p["name"] = o.name
-		return o.c.sendBehind(ctx, "queue.put", o.name, p, &o.late)
-	}
-	var r struct {
-		Maxsize *int `json:"maxsize"`
-	}
 	p, err := o.rawParams("put", "item", item)
 	if err != nil {
 		return err
+	}
+	if o.c.queueBound(o.name) == 0 {
+		return o.callBehind(ctx, "put", p)
+	}
+	var r struct {
+		Maxsize *int `json:"maxsize"`
 	}
 	if err := o.Call(ctx, "put", p, &r); err != nil {
 		return err
@@ -192,11 +184,8 @@ func (l *Lock) Acquire(ctx context.Context) (ok bool, err error) {
 // returns as soon as it is sent: see Flush.
 func (l *Lock) Release(ctx context.Context) error {
 	o := l.o
-	if err := o.late.take(); err != nil {
-		return err
-	}
 	if o.c.hold(o.name, -1) {
-		return o.c.sendBehind(ctx, "lock.release", o.name, map[string]any{"name": o.name}, &o.late)
+		return o.callBehind(ctx, "release", nil)
 	}
 	return o.Call(ctx, "release", nil, nil)
 }

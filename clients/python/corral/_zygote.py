@@ -28,6 +28,8 @@ import socket
 import sys
 import time
 
+from . import _util
+
 ENV_SOCKET = "CORRAL_PY_ZYGOTE"
 # CORRAL_PY_FORKSERVER=0 makes pools start every worker afresh instead.
 ENV_ENABLE = "CORRAL_PY_FORKSERVER"
@@ -93,7 +95,7 @@ def _prctl():
 def serve():
     """Run the fork server (in its own process; see _bootstrap)."""
     path = os.environ[ENV_SOCKET]
-    from . import _spawn, _worker, _process, _util, _codec  # noqa: F401 — preloaded for the children
+    from . import _spawn, _worker, _process, _codec  # noqa: F401 — preloaded for the children
     main_error = _spawn.prepare_child()
     prctl = _prctl()
     lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -199,11 +201,7 @@ def _fork_one(conn, lsock, rfd, wfd, sel, children, prctl, main_error):
             pass
         return 0
     conn.settimeout(None)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:
-        pass
+    _util.flush_std()
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -232,11 +230,7 @@ def _fork_one(conn, lsock, rfd, wfd, sel, children, prctl, main_error):
             except Exception:
                 pass
         finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            except Exception:
-                pass
+            _util.flush_std()
             os._exit(code)
     for fd in fds:
         os.close(fd)
